@@ -1,0 +1,79 @@
+#include <signal.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "interfaces/cli/cli.h"
+
+namespace lifeboat::cli {
+namespace {
+
+void on_signal(int) {
+  static volatile sig_atomic_t seen = 0;
+  if (seen) ::_exit(kExitInterrupted);  // second Ctrl-C: stop now
+  seen = 1;
+  cancel_token().cancel();
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  install_signal_handlers();
+  Globals g;
+  CLI::App app{"lifeboat: deduplicating, compressed, encrypted backups and their restores.\n"
+               "The repository comes from --repo or LIFEBOAT_REPOSITORY; the password from LIFEBOAT_PASSWORD,\n"
+               "LIFEBOAT_PASSWORD_FILE, --password-file, --password-command or a terminal prompt.\n"
+               "Exit codes: 0 ok, 1 error, 3 backup incomplete (unreadable files), 10 no repository,\n"
+               "11 repository locked, 12 wrong password, 130 interrupted.",
+               "lifeboat"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.option_defaults()->always_capture_default(false);
+  app.add_option("-r,--repo", g.repo, "Repository location (env LIFEBOAT_REPOSITORY)");
+  app.add_option("--password-file", g.password_file, "Read the repository password from a file (env LIFEBOAT_PASSWORD_FILE)");
+  app.add_option("--password-command", g.password_command,
+                 "Run a shell command whose output is the password (env LIFEBOAT_PASSWORD_COMMAND)");
+  app.add_option("--cache-dir", g.cache_dir, "Local cache directory (env LIFEBOAT_CACHE_DIR; default ~/.cache/lifeboat)");
+  app.add_flag("--no-cache", g.no_cache, "Do not use the local files cache (every file is read)");
+  app.add_flag("--json", g.json, "Machine-readable JSON output");
+  app.add_flag("-q,--quiet", g.quiet, "Print only errors and the result");
+  app.add_flag("-v,--verbose", g.verbose, "Print more detail");
+
+  add_init_command(app, g);
+  add_backup_command(app, g);
+  add_snapshots_command(app, g);
+  add_ls_command(app, g);
+  add_find_command(app, g);
+  add_diff_command(app, g);
+  add_stats_command(app, g);
+  add_restore_command(app, g);
+  add_check_command(app, g);
+  add_unlock_command(app, g);
+  add_version_command(app, g);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One clear line and the way to more help; usage errors exit 1.
+    std::string msg = e.what();
+    fmt::print(stderr, "lifeboat: error: {} (see lifeboat --help, or lifeboat COMMAND --help)\n", msg);
+    return kExitFatal;
+  }
+  if (!g.action) return kExitFatal;
+  return g.action();
+}
+
+}  // namespace lifeboat::cli

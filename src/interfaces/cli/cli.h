@@ -1,0 +1,72 @@
+// The lifeboat command line: argument parsing and presentation only. Every
+// command is a thin wrapper over an ops:: call; this layer alone reads argv,
+// the environment and the terminal, and prints.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "ops/context.h"
+#include "repo/repository.h"
+#include "util/cancel.h"
+#include "util/status.h"
+
+namespace lifeboat::cli {
+
+struct Globals {
+  std::string repo;
+  std::string password_file;
+  std::string password_command;
+  std::string cache_dir;
+  bool no_cache = false;
+  bool json = false;
+  bool quiet = false;
+  int verbose = 0;
+  // Set by the chosen command; run after parsing.
+  std::function<int()> action;
+};
+
+// Registration of each command (cmd_<name>.cc).
+void add_init_command(CLI::App& app, Globals& g);
+void add_backup_command(CLI::App& app, Globals& g);
+void add_snapshots_command(CLI::App& app, Globals& g);
+void add_ls_command(CLI::App& app, Globals& g);
+void add_find_command(CLI::App& app, Globals& g);
+void add_diff_command(CLI::App& app, Globals& g);
+void add_stats_command(CLI::App& app, Globals& g);
+void add_restore_command(CLI::App& app, Globals& g);
+void add_check_command(CLI::App& app, Globals& g);
+void add_unlock_command(CLI::App& app, Globals& g);
+void add_version_command(CLI::App& app, Globals& g);
+
+// Runs the CLI; returns the process exit code.
+int run(int argc, char** argv);
+
+// ------------------------------------------------------------ helpers
+
+CancelToken& cancel_token();
+ops::OpContext make_context();
+
+// The passphrase from (in order) --password-file, --password-command,
+// LIFEBOAT_PASSWORD_FILE, LIFEBOAT_PASSWORD_COMMAND, LIFEBOAT_PASSWORD, or a
+// prompt on the terminal (twice when `confirm`).
+Result<std::string> read_password(const Globals& g, bool confirm);
+std::string repository_location(const Globals& g);
+// Opens the repository named by the globals (prompting for the password).
+Result<std::unique_ptr<repo::Repository>> open_repository(const Globals& g);
+// The files-cache root, or "" when disabled.
+std::string cache_root(const Globals& g);
+
+// Prints "lifeboat: error: ..." and returns the exit code for `status`.
+int fail(const Status& status);
+void print_warning(const std::string& message);
+bool stdout_is_terminal();
+
+std::string mode_string(const repo::Node& node);
+
+}  // namespace lifeboat::cli

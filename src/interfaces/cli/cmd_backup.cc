@@ -1,0 +1,131 @@
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "interfaces/cli/cli.h"
+#include "interfaces/cli/progress.h"
+#include "ops/backup.h"
+#include "util/time_format.h"
+#include "util/utf8.h"
+
+namespace lifeboat::cli {
+namespace {
+
+struct BackupArgs {
+  std::vector<std::string> paths;
+  std::vector<std::string> tags;
+  std::string host;
+  std::vector<std::string> excludes;
+  std::vector<std::string> exclude_files;
+  bool one_file_system = false;
+  std::string time;
+  int workers = 0;
+};
+
+nlohmann::json summary_json(const repo::Snapshot& s, double seconds) {
+  const auto& m = s.summary;
+  return {
+      {"message_type", "summary"},
+      {"snapshot_id", s.id.hex()},
+      {"files_new", m.files_new},
+      {"files_changed", m.files_changed},
+      {"files_unmodified", m.files_unmodified},
+      {"dirs_new", m.dirs_new},
+      {"dirs_changed", m.dirs_changed},
+      {"dirs_unmodified", m.dirs_unmodified},
+      {"data_blobs", m.data_blobs},
+      {"tree_blobs", m.tree_blobs},
+      {"data_added", m.data_added},
+      {"data_added_raw", m.data_added_raw},
+      {"total_files_processed", m.total_files_processed},
+      {"total_dirs_processed", m.total_dirs_processed},
+      {"total_bytes_processed", m.total_bytes_processed},
+      {"total_duration", seconds},
+      {"errors", m.errors},
+  };
+}
+
+int run_backup(Globals& g, const BackupArgs& a) {
+  ops::BackupOptions o;
+  o.paths = a.paths;
+  o.tags = a.tags;
+  o.excludes = a.excludes;
+  o.exclude_files = a.exclude_files;
+  o.one_file_system = a.one_file_system;
+  o.workers = a.workers;
+  o.cache_root = cache_root(g);
+  char cwd[4096];
+  if (::getcwd(cwd, sizeof cwd)) o.working_dir = cwd;
+  if (!a.time.empty()) {
+    auto t = parse_time(a.time);
+    if (!t.is_ok()) return fail(t.status());
+    o.time_ns = *t;
+  }
+  for (const auto& tag : a.tags)
+    if (tag.empty() || tag.find(',') != std::string::npos)
+      return fail(Status(ErrorCode::kInvalidArgument, fmt::format("invalid tag \"{}\": tags are non-empty and "
+                                                                   "contain no comma", tag)));
+  ops::OpContext ctx = make_context();
+  if (!a.host.empty()) ctx.hostname = a.host;
+
+  auto repo = open_repository(g);
+  if (!repo.is_ok()) return fail(repo.status());
+
+  bool show = stdout_is_terminal() && !g.quiet && !g.json;
+  o.scan = show;
+  ops::BackupProgress progress;
+  ProgressLine line(show, [&](double elapsed) {
+    return fmt::format("[{}] {} files, {}", format_clock(elapsed), progress.files_done.load(),
+                       rate_and_eta(progress.bytes_done, progress.bytes_total, progress.scan_finished, elapsed));
+  });
+  auto r = ops::backup(**repo, o, ctx, &progress);
+  line.stop();
+  if (!r.is_ok()) return fail(r.status());
+  for (const auto& w : r->warnings) print_warning(w);
+  const auto& s = r->snapshot;
+  const auto& m = s.summary;
+  double seconds = static_cast<double>(m.backup_end_ns - m.backup_start_ns) / 1e9;
+  if (g.json) {
+    fmt::print("{}\n", summary_json(s, seconds).dump());
+  } else {
+    if (!g.quiet) {
+      fmt::print("Files:     {:>8} new, {:>8} changed, {:>8} unmodified\n", m.files_new, m.files_changed,
+                 m.files_unmodified);
+      fmt::print("Dirs:      {:>8} new, {:>8} changed, {:>8} unmodified\n", m.dirs_new, m.dirs_changed,
+                 m.dirs_unmodified);
+      fmt::print("Processed: {} files, {} in {}\n", m.total_files_processed, format_bytes(m.total_bytes_processed),
+                 format_duration(m.backup_end_ns - m.backup_start_ns));
+      fmt::print("Added to the repository: {} ({} before compression)\n", format_bytes(m.data_added),
+                 format_bytes(m.data_added_raw));
+    }
+    fmt::print("snapshot {} saved\n", s.id.short_hex());
+  }
+  if (!r->warnings.empty()) {
+    fmt::print(stderr, "lifeboat: warning: {} entr{} could not be read and are not in the snapshot (see above)\n",
+               r->warnings.size(), r->warnings.size() == 1 ? "y" : "ies");
+    return kExitPartial;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_backup_command(CLI::App& app, Globals& g) {
+  auto a = std::make_shared<BackupArgs>();
+  auto* cmd = app.add_subcommand("backup", "Back up files and directories into a new snapshot");
+  cmd->add_option("paths", a->paths, "Files and directories to back up")->required();
+  cmd->add_option("--tag", a->tags, "Tag the snapshot (repeatable)");
+  cmd->add_option("--host", a->host, "Host name to record (default: this machine's)");
+  cmd->add_option("-e,--exclude", a->excludes, "Exclude paths matching a glob (repeatable; see docs/USAGE.md)");
+  cmd->add_option("--exclude-file", a->exclude_files, "Read exclude patterns from a file, one per line");
+  cmd->add_flag("-x,--one-file-system", a->one_file_system, "Do not cross file-system boundaries");
+  cmd->add_option("--time", a->time, "Record this time for the snapshot instead of now (RFC 3339 or \"YYYY-MM-DD HH:MM:SS\")");
+  cmd->add_option("--workers", a->workers, "Worker threads (default: one per CPU)")->check(CLI::Range(0, 256));
+  cmd->footer(
+      "Unchanged files are recognised by the local files cache (size, mtime, ctime, inode) and not read again.\n"
+      "Exit code 3: the snapshot was written, but some entries could not be read (listed as warnings).");
+  cmd->callback([&g, a] { g.action = [&g, a] { return run_backup(g, *a); }; });
+}
+
+}  // namespace lifeboat::cli

@@ -1,0 +1,593 @@
+#include "ops/backup.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "chunk/fastcdc.h"
+#include "repo/blob_saver.h"
+#include "repo/lock.h"
+#include "sources/fs/exclude.h"
+#include "sources/fs/file_cache.h"
+#include "sources/fs/metadata.h"
+#include "util/bounded_queue.h"
+#include "util/path.h"
+#include "util/posix_error.h"
+#include "util/utf8.h"
+
+namespace lifeboat::ops {
+
+namespace fs = sources::fs;
+using repo::BlobType;
+using repo::Id;
+using repo::Node;
+using repo::NodeType;
+
+namespace {
+
+std::string join(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Fd& operator=(Fd&& o) noexcept {
+    std::swap(fd_, o.fd_);
+    return *this;
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Opens without updating atime where permitted (O_NOATIME needs ownership
+// or CAP_FOWNER): a backup must not modify its source.
+int open_noatime(int dirfd, const char* name, int flags) {
+  int fd = ::openat(dirfd, name, flags | O_NOATIME | O_CLOEXEC);
+  if (fd < 0 && errno == EPERM) fd = ::openat(dirfd, name, flags | O_CLOEXEC);
+  return fd;
+}
+
+// The backup paths as a tree: "/a/b" and "/a/c" share the directory /a.
+struct PathTrie {
+  bool target = false;
+  std::map<std::string, PathTrie> children;
+};
+
+// A directory being assembled. `pending` counts the walker's own hold plus
+// every child still being read or walked; whoever brings it to zero
+// finalises the directory (encodes and stores its tree) and releases the
+// parent.
+struct DirState {
+  DirState* parent = nullptr;
+  size_t slot = 0;  // index in parent->children
+  std::string path;
+  std::vector<Node> children;
+  std::vector<bool> dropped;       // children that failed and are left out
+  std::vector<bool> cacheable;     // file children whose content may be cached
+  bool had_cache = false;          // the old files cache knew this directory
+  std::atomic<int> pending{1};
+};
+
+struct FileJob {
+  DirState* dir;
+  size_t slot;
+  std::string path;
+};
+
+class Archiver {
+ public:
+  Archiver(repo::Repository& repo, const BackupOptions& options, const OpContext& ctx, BackupProgress* progress)
+      : repo_(repo),
+        options_(options),
+        ctx_(ctx),
+        progress_(progress ? progress : &own_progress_),
+        cdc_(repo.keys().gear_table(), repo.config().chunker),
+        workers_(options.workers > 0 ? options.workers
+                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+        file_jobs_(static_cast<size_t>(workers_) * 64) {}
+
+  Result<BackupResult> run();
+
+ private:
+  Status prepare_targets();
+  void walk_virtual(DirState* dir, const PathTrie& trie);
+  void walk_real(DirState* dir, int dirfd, dev_t device);
+  void dispatch_children(DirState* dir, int dirfd, dev_t device, const PathTrie* trie);
+  void release(DirState* dir);
+  void finalize(DirState* dir);
+  void reader_loop();
+  void read_file(FileJob& job, Bytes& buffer);
+  bool cache_hit(const Node& node, const fs::CachedFile* cached) const;
+  void warn(std::string message);
+  bool stopping() const { return ctx_.cancelled() || saver_->status().code() != ErrorCode::kOk; }
+
+  repo::Repository& repo_;
+  const BackupOptions& options_;
+  const OpContext& ctx_;
+  BackupProgress own_progress_;
+  BackupProgress* progress_;
+  chunk::FastCdc cdc_;
+  int workers_;
+  BoundedQueue<FileJob> file_jobs_;
+  std::unique_ptr<repo::BlobSaver> saver_;
+  fs::ExcludeMatcher excludes_;
+  fs::OwnerNames owners_;
+  std::unique_ptr<fs::FileCacheReader> old_cache_;
+  std::unique_ptr<fs::FileCacheWriter> new_cache_;
+  std::vector<std::string> targets_;
+  PathTrie trie_;
+  int64_t start_ns_ = 0;
+
+  std::mutex mu_;  // guards warnings_, root_, summary counters below
+  std::condition_variable root_done_cv_;
+  std::optional<Id> root_tree_;
+  std::vector<std::string> warnings_;
+  std::atomic<uint64_t> files_new_{0}, files_changed_{0}, files_unmodified_{0};
+  std::atomic<uint64_t> dirs_new_{0}, dirs_changed_{0}, dirs_unmodified_{0};
+  std::atomic<uint64_t> files_total_{0}, dirs_total_{0}, bytes_total_{0};
+};
+
+void Archiver::warn(std::string message) {
+  std::lock_guard lock(mu_);
+  warnings_.push_back(std::move(message));
+}
+
+Status Archiver::prepare_targets() {
+  if (options_.paths.empty())
+    return Status(ErrorCode::kInvalidArgument, "nothing to back up: give at least one path");
+  for (const auto& p : options_.paths) {
+    std::string abs = absolute_path(p, options_.working_dir);
+    struct stat st;
+    if (::lstat(abs.c_str(), &st) != 0)
+      return posix_error(errno, fmt::format("cannot back up {}", escape_name(abs)));
+    targets_.push_back(abs);
+  }
+  std::sort(targets_.begin(), targets_.end());
+  targets_.erase(std::unique(targets_.begin(), targets_.end()), targets_.end());
+  for (const auto& t : targets_) {
+    PathTrie* node = &trie_;
+    if (t == "/") {
+      node->target = true;
+      continue;
+    }
+    size_t start = 1;
+    while (start <= t.size()) {
+      size_t end = t.find('/', start);
+      if (end == std::string::npos) end = t.size();
+      node = &node->children[t.substr(start, end - start)];
+      start = end + 1;
+    }
+    node->target = true;
+  }
+  for (const auto& pattern : options_.excludes) excludes_.add(pattern);
+  for (const auto& file : options_.exclude_files) LB_RETURN_IF_ERROR(excludes_.add_file(file));
+  return Status::ok();
+}
+
+bool Archiver::cache_hit(const Node& node, const fs::CachedFile* cached) const {
+  if (!cached || cached->size != node.size || cached->mtime_ns != node.mtime_ns ||
+      cached->ctime_ns != node.ctime_ns || cached->inode != node.inode)
+    return false;
+  if (cached->content.empty() != (node.size == 0)) return false;
+  for (const Id& id : cached->content)
+    if (!repo_.index().contains(id)) return false;  // pruned since: read again
+  return true;
+}
+
+// The walker: for a real directory, list it, stat every entry, then hand
+// files to the readers and recurse into subdirectories, depth first.
+void Archiver::walk_real(DirState* dir, int dirfd, dev_t device) {
+  std::vector<std::string> names;
+  {
+    int fd2 = ::dup(dirfd);
+    DIR* d = fd2 >= 0 ? ::fdopendir(fd2) : nullptr;
+    if (!d) {
+      if (fd2 >= 0) ::close(fd2);
+      warn(posix_error(errno, "unable to list " + escape_name(dir->path)).message());
+    } else {
+      errno = 0;
+      while (struct dirent* e = ::readdir(d)) {
+        if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+        names.emplace_back(e->d_name);
+      }
+      if (errno != 0) warn(posix_error(errno, "unable to list " + escape_name(dir->path)).message());
+      ::closedir(d);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  std::vector<fs::CachedFile> cached;
+  if (old_cache_) cached = old_cache_->load_dir(dir->path);
+  dir->had_cache = !cached.empty();
+  dir->children.reserve(names.size());
+  for (const auto& name : names) {
+    std::string full = join(dir->path, name);
+    if (excludes_.excluded(full)) continue;
+    struct stat st;
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno != ENOENT) warn(posix_error(errno, "unable to stat " + escape_name(full)).message());
+      continue;  // vanished since listing: not an error
+    }
+    Node n;
+    n.name = name;
+    Status s = fs::fill_node(full, st, owners_, n);
+    if (!s.is_ok()) warn(s.message());
+    if (n.type == NodeType::kFile) {
+      auto it = std::lower_bound(cached.begin(), cached.end(), name,
+                                 [](const fs::CachedFile& c, const std::string& k) { return c.name < k; });
+      const fs::CachedFile* c = (it != cached.end() && it->name == name) ? &*it : nullptr;
+      if (cache_hit(n, c)) {
+        n.content = c->content;
+        dir->cacheable.push_back(true);
+        files_unmodified_++;
+        progress_->files_done++;
+        progress_->bytes_done += n.size;
+      } else {
+        dir->cacheable.push_back(false);  // decided after reading
+        (c ? files_changed_ : files_new_)++;
+      }
+      files_total_++;
+      bytes_total_ += n.size;
+    } else {
+      dir->cacheable.push_back(false);
+    }
+    dir->children.push_back(std::move(n));
+  }
+  dir->dropped.assign(dir->children.size(), false);
+  dispatch_children(dir, dirfd, device, nullptr);
+}
+
+// Second pass over a directory whose children vector is complete (so
+// readers may fill slots while the walker goes on).
+void Archiver::dispatch_children(DirState* dir, int dirfd, dev_t device, const PathTrie* trie) {
+  for (size_t i = 0; i < dir->children.size(); ++i) {
+    if (stopping()) break;
+    Node& n = dir->children[i];
+    std::string full = join(dir->path, n.name);
+    if (n.type == NodeType::kFile) {
+      if (dir->cacheable[i]) continue;  // files cache hit: content known
+      dir->pending++;
+      if (!file_jobs_.push(FileJob{dir, i, full})) {
+        dir->pending--;
+        break;
+      }
+    } else if (n.type == NodeType::kDir) {
+      auto child = std::make_unique<DirState>();
+      child->parent = dir;
+      child->slot = i;
+      child->path = full;
+      dir->pending++;
+      dirs_total_++;
+      const PathTrie* sub = nullptr;
+      if (trie) {
+        auto it = trie->children.find(n.name);
+        if (it != trie->children.end()) sub = &it->second;
+      }
+      DirState* raw = child.release();
+      if (sub && !sub->target) {
+        walk_virtual(raw, *sub);
+      } else if (options_.one_file_system && n.device != static_cast<uint64_t>(device) && !sub) {
+        release(raw);  // a mount point: recorded, not entered
+      } else {
+        Fd fd(open_noatime(dirfd, n.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+        if (fd.get() < 0) {
+          warn(posix_error(errno, "unable to open directory " + escape_name(full)).message());
+          dir->dropped[i] = true;
+          raw->pending = 0;
+          delete raw;
+          dir->pending--;
+          continue;
+        }
+        walk_real(raw, fd.get(), sub ? static_cast<dev_t>(n.device) : device);
+      }
+    }
+  }
+  release(dir);
+}
+
+// An intermediate directory on the way to a backup path: only the trie's
+// children, each stat()ed by full path.
+void Archiver::walk_virtual(DirState* dir, const PathTrie& trie) {
+  for (const auto& [name, sub] : trie.children) {
+    std::string full = join(dir->path, name);
+    struct stat st;
+    Node n;
+    n.name = name;
+    if (::lstat(full.c_str(), &st) != 0) {
+      warn(posix_error(errno, "unable to stat " + escape_name(full)).message());
+      continue;
+    }
+    Status s = fs::fill_node(full, st, owners_, n);
+    if (!s.is_ok()) warn(s.message());
+    if (n.type == NodeType::kFile) {
+      files_total_++;
+      bytes_total_ += n.size;
+      files_new_++;
+    }
+    dir->children.push_back(std::move(n));
+    dir->cacheable.push_back(false);
+  }
+  dir->dropped.assign(dir->children.size(), false);
+  // Children that are real directories are opened by full path.
+  Fd fd(::open(dir->path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  dispatch_children(dir, fd.get() >= 0 ? fd.get() : AT_FDCWD, 0, &trie);
+}
+
+void Archiver::release(DirState* dir) {
+  if (dir->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) finalize(dir);
+}
+
+void Archiver::finalize(DirState* dir) {
+  repo::Tree tree;
+  std::vector<fs::CachedFile> cache_records;
+  tree.nodes.reserve(dir->children.size());
+  for (size_t i = 0; i < dir->children.size(); ++i) {
+    if (dir->dropped[i]) continue;
+    Node& n = dir->children[i];
+    if (n.type == NodeType::kFile && dir->cacheable[i])
+      cache_records.push_back({n.name, n.size, n.mtime_ns, n.ctime_ns, n.inode, n.content});
+    tree.nodes.push_back(std::move(n));
+  }
+  Bytes encoded = repo::encode_tree(tree);
+  Id id = repo_.keys().blob_id(encoded);
+  bool is_new = repo_.index().reserve(id, BlobType::kTree);
+  if (is_new) saver_->save(BlobType::kTree, id, std::move(encoded));
+  if (dir->parent) {
+    if (!is_new) dirs_unmodified_++;
+    else (dir->had_cache ? dirs_changed_ : dirs_new_)++;
+    progress_->dirs_done++;
+  }
+  if (new_cache_) new_cache_->add_dir(dir->path, cache_records);
+  DirState* parent = dir->parent;
+  size_t slot = dir->slot;
+  delete dir;
+  if (parent) {
+    parent->children[slot].subtree = id;
+    release(parent);
+  } else {
+    std::lock_guard lock(mu_);
+    root_tree_ = id;
+    root_done_cv_.notify_all();
+  }
+}
+
+void Archiver::reader_loop() {
+  Bytes buffer;
+  while (auto job = file_jobs_.pop()) {
+    if (!stopping()) read_file(*job, buffer);
+    release(job->dir);
+  }
+}
+
+void Archiver::read_file(FileJob& job, Bytes& buffer) {
+  Node& node = job.dir->children[job.slot];
+  auto drop = [&](int err, const char* what) {
+    warn(posix_error(err, fmt::format("{} {}", what, escape_name(job.path))).message());
+    job.dir->dropped[job.slot] = true;
+    node.content.clear();
+  };
+  Fd fd(open_noatime(AT_FDCWD, job.path.c_str(), O_RDONLY | O_NOFOLLOW));
+  if (fd.get() < 0) return drop(errno, "unable to open");
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return drop(errno, "unable to stat");
+  if (!S_ISREG(st.st_mode)) return drop(EINVAL, "changed type during backup:");
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+
+  const size_t max_chunk = repo_.config().chunker.max_size;
+  const size_t capacity = max_chunk + (2 << 20);
+  size_t start = 0, end = 0;
+  bool eof = false;
+  uint64_t total = 0;
+  node.content.clear();
+  for (;;) {
+    if (!eof && end - start < max_chunk) {
+      if (start > 0) {
+        std::memmove(buffer.data(), buffer.data() + start, end - start);
+        end -= start;
+        start = 0;
+      }
+      // Grow lazily: small files never touch a large buffer.
+      uint64_t expected = static_cast<uint64_t>(st.st_size) > total ? static_cast<uint64_t>(st.st_size) - total : 0;
+      size_t want = static_cast<size_t>(std::min<uint64_t>(capacity, std::max<uint64_t>(end + expected + 1, 64 << 10)));
+      if (buffer.size() < want) buffer.resize(want);
+      while (!eof && end < buffer.size()) {
+        ssize_t n = ::read(fd.get(), buffer.data() + end, buffer.size() - end);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          return drop(errno, "unable to read");
+        }
+        if (n == 0) eof = true;
+        end += static_cast<size_t>(n);
+        total += static_cast<size_t>(n);
+        if (n > 0 && end == buffer.size() && buffer.size() < capacity && !eof) {
+          // The file is longer than stat said: grow to the full window.
+          buffer.resize(capacity);
+        }
+      }
+    }
+    if (start == end) break;
+    if (stopping()) return;
+    ByteSpan window(buffer.data() + start, end - start);
+    size_t len = cdc_.cut(window);
+    ByteSpan chunk = window.first(len);
+    Id id = repo_.keys().blob_id(chunk);
+    node.content.push_back(id);
+    if (repo_.index().reserve(id, BlobType::kData)) {
+      if (!saver_->save(BlobType::kData, id, Bytes(chunk.begin(), chunk.end()))) return;
+    }
+    progress_->bytes_done += len;
+    start += len;
+  }
+  node.size = total;
+  struct stat after;
+  bool unchanged = ::fstat(fd.get(), &after) == 0 && after.st_mtim.tv_sec == st.st_mtim.tv_sec &&
+                   after.st_mtim.tv_nsec == st.st_mtim.tv_nsec && static_cast<uint64_t>(after.st_size) == total;
+  // A file modified within the last second may change again without its
+  // mtime changing (coarse timestamps): do not trust the cache for it.
+  bool racy = node.mtime_ns >= start_ns_ - kNanosPerSecond || node.ctime_ns >= start_ns_ - kNanosPerSecond;
+  job.dir->cacheable[job.slot] = unchanged && !racy;
+  progress_->files_done++;
+}
+
+Result<BackupResult> Archiver::run() {
+  start_ns_ = repo_.clock().now_ns();
+  LB_RETURN_IF_ERROR(prepare_targets());
+
+  repo::LockOwner owner{ctx_.hostname, ctx_.username, ctx_.pid, "backup"};
+  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo_, false, owner));
+  LB_RETURN_IF_ERROR(repo_.load_index());
+  // Packs left by an interrupted backup are adopted, so their blobs are reused.
+  LB_RETURN_IF_ERROR(repo_.index_unindexed_packs().status());
+
+  std::string cache_path;
+  if (!options_.cache_root.empty()) {
+    cache_path = fs::file_cache_path(options_.cache_root, repo_.config().id, ctx_.hostname, targets_);
+    old_cache_ = fs::FileCacheReader::open(cache_path);
+    auto writer = fs::FileCacheWriter::create(cache_path);
+    if (writer.is_ok()) new_cache_ = std::move(*writer);
+    else warn("files cache disabled: " + writer.status().message());
+  }
+
+  repo::BlobSaver::Options so;
+  so.workers = workers_;
+  saver_ = std::make_unique<repo::BlobSaver>(repo_, so);
+
+  std::thread scanner;
+  if (options_.scan) {
+    scanner = std::thread([this] {
+      uint64_t files = 0, bytes = 0;
+      std::vector<std::string> stack(targets_.begin(), targets_.end());
+      while (!stack.empty() && !stopping() && !progress_->scan_finished.load()) {
+        std::string p = stack.back();
+        stack.pop_back();
+        struct stat st;
+        if (::lstat(p.c_str(), &st) != 0) continue;
+        if (S_ISREG(st.st_mode)) {
+          files++;
+          bytes += static_cast<uint64_t>(st.st_size);
+        } else if (S_ISDIR(st.st_mode)) {
+          DIR* d = ::opendir(p.c_str());
+          if (!d) continue;
+          while (struct dirent* e = ::readdir(d)) {
+            if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+            std::string c = join(p, e->d_name);
+            if (!excludes_.excluded(c)) stack.push_back(c);
+          }
+          ::closedir(d);
+        }
+        progress_->files_total = files;
+        progress_->bytes_total = bytes;
+      }
+      progress_->scan_finished = true;
+    });
+  }
+
+  std::vector<std::thread> readers;
+  for (int i = 0; i < workers_; ++i) readers.emplace_back([this] { reader_loop(); });
+
+  auto* root = new DirState();
+  root->path = "/";
+  if (trie_.target) {
+    Fd fd(open_noatime(AT_FDCWD, "/", O_RDONLY | O_DIRECTORY));
+    struct stat st;
+    ::fstat(fd.get(), &st);
+    walk_real(root, fd.get(), st.st_dev);
+  } else {
+    walk_virtual(root, trie_);
+  }
+  file_jobs_.close();
+  for (auto& t : readers) t.join();
+  progress_->scan_finished = true;
+  if (scanner.joinable()) scanner.join();
+
+  if (ctx_.cancelled()) {
+    saver_->abort();
+    return Status(ErrorCode::kCancelled, "backup interrupted; no snapshot was written (data stored so far is "
+                                         "kept and reused by the next backup)");
+  }
+  Status saver_status = saver_->status();
+  {
+    std::unique_lock lock(mu_);
+    // Every directory has been released once the readers are done, unless
+    // the saver failed and readers stopped early.
+    if (!root_tree_ && saver_status.is_ok()) return Status(ErrorCode::kInternal, "backup: root tree was not built");
+  }
+  Status finished = saver_->finish();
+  if (!finished.is_ok()) return finished.with_context("backup failed");
+
+  int64_t end_ns = repo_.clock().now_ns();
+  repo::Snapshot snap;
+  snap.time_ns = options_.time_ns.value_or(start_ns_);
+  snap.hostname = ctx_.hostname;
+  snap.username = ctx_.username;
+  snap.uid = ctx_.uid;
+  snap.gid = ctx_.gid;
+  snap.paths = targets_;
+  snap.tags = options_.tags;
+  snap.excludes = excludes_.patterns();
+  snap.tree = *root_tree_;
+  snap.program_version = LIFEBOAT_VERSION;
+  auto& m = snap.summary;
+  m.files_new = files_new_;
+  m.files_changed = files_changed_;
+  m.files_unmodified = files_unmodified_;
+  m.dirs_new = dirs_new_;
+  m.dirs_changed = dirs_changed_;
+  m.dirs_unmodified = dirs_unmodified_;
+  m.data_blobs = saver_->stats().data_blobs;
+  m.tree_blobs = saver_->stats().tree_blobs;
+  m.data_added = saver_->stats().packed_bytes;
+  m.data_added_raw = saver_->stats().raw_bytes;
+  m.total_files_processed = files_total_;
+  m.total_dirs_processed = dirs_total_;
+  m.total_bytes_processed = bytes_total_;
+  m.errors = warnings_.size();
+  m.backup_start_ns = start_ns_;
+  m.backup_end_ns = end_ns;
+  // The parent: the newest earlier snapshot of the same host and paths.
+  if (auto snaps = repo_.load_snapshots(); snaps.is_ok()) {
+    for (auto it = snaps->rbegin(); it != snaps->rend(); ++it)
+      if (it->hostname == snap.hostname && it->paths == snap.paths) {
+        snap.parent = it->id;
+        break;
+      }
+  }
+  LB_RETURN_IF_ERROR(repo_.save_snapshot(snap));
+  if (new_cache_) {
+    Status s = new_cache_->commit();
+    if (!s.is_ok()) warn("files cache not updated: " + s.message());
+  }
+  LB_RETURN_IF_ERROR(lock->release());
+  BackupResult result;
+  result.snapshot = std::move(snap);
+  result.warnings = std::move(warnings_);
+  return result;
+}
+
+}  // namespace
+
+Result<BackupResult> backup(repo::Repository& repo, const BackupOptions& options, const OpContext& ctx,
+                            BackupProgress* progress) {
+  Archiver archiver(repo, options, ctx, progress);
+  return archiver.run();
+}
+
+}  // namespace lifeboat::ops

@@ -1,0 +1,258 @@
+#include "ops/check.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "repo/lock.h"
+#include "ops/tree_walk.h"
+#include "util/utf8.h"
+
+namespace lifeboat::ops {
+namespace {
+
+using repo::Id;
+using repo::IdHash;
+
+class Checker {
+ public:
+  Checker(repo::Repository& repo, const CheckOptions& options, const OpContext& ctx, CheckProgress* progress)
+      : repo_(repo), options_(options), ctx_(ctx), progress_(progress ? progress : &own_progress_) {}
+
+  Result<CheckResult> run();
+
+ private:
+  void error(std::string m) {
+    std::lock_guard lock(mu_);
+    result_.errors.push_back(std::move(m));
+  }
+  void damaged(const Id& blob, const Id& pack, std::string reason) {
+    std::lock_guard lock(mu_);
+    if (damaged_index_.count(blob)) return;
+    damaged_index_.emplace(blob, result_.damaged.size());
+    result_.damaged.push_back({blob, pack, std::move(reason), {}});
+  }
+  Status check_structure();
+  void check_pack_data(const repo::PackFile& pack);
+  void map_damage();
+
+  repo::Repository& repo_;
+  const CheckOptions& options_;
+  const OpContext& ctx_;
+  CheckProgress own_progress_;
+  CheckProgress* progress_;
+  std::mutex mu_;
+  CheckResult result_;
+  std::vector<repo::Snapshot> snapshots_;
+  std::unordered_map<Id, uint64_t, IdHash> pack_sizes_;
+  std::unordered_map<Id, std::vector<repo::PackEntry>, IdHash> index_by_pack_;
+  std::unordered_map<Id, size_t, IdHash> damaged_index_;
+  std::unordered_set<Id, IdHash> bad_trees_;
+};
+
+Status Checker::check_structure() {
+  // Index files, one by one, so a damaged one is named and the rest still count.
+  LB_ASSIGN_OR_RETURN(auto index_ids, repo_.list_index_files());
+  result_.index_files = index_ids.size();
+  for (const Id& id : index_ids) {
+    auto packs = repo_.read_index_file(id);
+    if (!packs.is_ok()) {
+      error(packs.status().message());
+      continue;
+    }
+    for (auto& p : *packs) {
+      repo_.index().add_pack(p.pack_id, p.blobs);
+      auto& v = index_by_pack_[p.pack_id];
+      v.insert(v.end(), p.blobs.begin(), p.blobs.end());
+    }
+  }
+  LB_ASSIGN_OR_RETURN(auto packs, repo_.list_packs());
+  result_.packs = packs.size();
+  for (const auto& p : packs) pack_sizes_[p.id] = p.size;
+  uint64_t unindexed = 0;
+  for (const auto& p : packs)
+    if (!index_by_pack_.count(p.id)) unindexed++;
+  if (unindexed)
+    result_.notes.push_back(fmt::format(
+        "{} pack(s) are not in the index (left by an interrupted or running backup; the next backup indexes "
+        "them, prune removes what is unused)",
+        unindexed));
+  for (const auto& [pack_id, entries] : index_by_pack_) {
+    auto it = pack_sizes_.find(pack_id);
+    if (it == pack_sizes_.end()) {
+      error(fmt::format("pack {} is missing ({} blobs in the index)", pack_id.short_hex(), entries.size()));
+      for (const auto& e : entries) damaged(e.id, pack_id, "its pack is missing");
+      continue;
+    }
+    uint64_t end = 0;
+    for (const auto& e : entries) end = std::max<uint64_t>(end, uint64_t{e.offset} + e.length);
+    if (end + 4 > it->second) {
+      error(fmt::format("pack {} is truncated: {} bytes, but the index places blobs up to byte {}",
+                        pack_id.short_hex(), it->second, end));
+      for (const auto& e : entries)
+        if (uint64_t{e.offset} + e.length + 4 > it->second) damaged(e.id, pack_id, "its pack is truncated");
+    }
+  }
+  result_.blobs = repo_.index().blob_count();
+
+  std::vector<std::string> bad_snapshots;
+  LB_ASSIGN_OR_RETURN(snapshots_, repo_.load_snapshots(&bad_snapshots));
+  for (auto& m : bad_snapshots) error(std::move(m));
+  result_.snapshots = snapshots_.size();
+
+  // Trees: each unique tree once.
+  std::unordered_set<Id, IdHash> seen_trees;
+  std::unordered_set<Id, IdHash> missing_reported;
+  std::vector<Id> stack;
+  for (const auto& s : snapshots_) stack.push_back(s.tree);
+  while (!stack.empty()) {
+    if (ctx_.cancelled()) return Status(ErrorCode::kCancelled, "check interrupted");
+    Id id = stack.back();
+    stack.pop_back();
+    if (!seen_trees.insert(id).second) continue;
+    auto tree = repo_.load_tree(id);
+    if (!tree.is_ok()) {
+      bad_trees_.insert(id);
+      auto loc = repo_.index().lookup(id);
+      damaged(id, loc ? loc->pack_id : Id{}, tree.status().message());
+      error(fmt::format("tree {}: {}", id.short_hex(), tree.status().message()));
+      continue;
+    }
+    result_.trees++;
+    for (const auto& n : tree->nodes) {
+      if (n.type == repo::NodeType::kDir) {
+        if (n.subtree) stack.push_back(*n.subtree);
+        else error(fmt::format("tree {}: directory {} has no subtree", id.short_hex(), escape_name(n.name)));
+      }
+      for (const auto& b : n.content) {
+        if (repo_.index().lookup(b)) continue;
+        if (missing_reported.insert(b).second) {
+          error(fmt::format("blob {} (data of {}) is not in the index", b.short_hex(), escape_name(n.name)));
+          damaged(b, Id{}, "it is not in the index");
+        }
+      }
+    }
+  }
+  return Status::ok();
+}
+
+void Checker::check_pack_data(const repo::PackFile& pack) {
+  auto fail_all = [&](const std::string& why) {
+    error(fmt::format("pack {}: {}", pack.id.short_hex(), why));
+    auto it = index_by_pack_.find(pack.id);
+    if (it != index_by_pack_.end())
+      for (const auto& e : it->second) damaged(e.id, pack.id, why);
+  };
+  auto data = repo_.read_pack(pack.id);
+  if (!data.is_ok()) return fail_all(data.status().message());
+  progress_->bytes_done += data->size();
+  {
+    std::lock_guard lock(mu_);
+    result_.bytes_read += data->size();
+    result_.packs_read++;
+  }
+  if (data->size() != pack.size) return fail_all("changed size while being read");
+  auto header = repo::parse_pack_header(repo_.keys(), pack.id, data->size(), *data);
+  if (!header.is_ok()) return fail_all(header.status().message());
+  std::unordered_map<Id, const repo::PackEntry*, IdHash> in_header;
+  Bytes plain;
+  for (const auto& e : *header) {
+    in_header.emplace(e.id, &e);
+    plain.clear();
+    Status s = repo::open_blob(repo_.keys(), e, ByteSpan(data->data() + e.offset, e.length), plain);
+    if (s.is_ok() && repo_.keys().blob_id(plain) != e.id) s = Status(ErrorCode::kCorrupt, "content does not match its id");
+    if (!s.is_ok()) {
+      error(fmt::format("pack {}: {} blob {} is damaged: {}", pack.id.short_hex(), repo::blob_type_name(e.type),
+                        e.id.short_hex(), s.message()));
+      damaged(e.id, pack.id, s.message());
+    }
+  }
+  auto it = index_by_pack_.find(pack.id);
+  if (it != index_by_pack_.end()) {
+    for (const auto& e : it->second) {
+      auto h = in_header.find(e.id);
+      if (h == in_header.end() || h->second->offset != e.offset || h->second->length != e.length) {
+        error(fmt::format("pack {}: the index places blob {} where the pack header does not", pack.id.short_hex(),
+                          e.id.short_hex()));
+        damaged(e.id, pack.id, "the index does not match the pack");
+      }
+    }
+  }
+}
+
+// Walks every snapshot to name the files and directories that damaged blobs
+// affect.
+void Checker::map_damage() {
+  if (result_.damaged.empty()) return;
+  for (const auto& snap : snapshots_) {
+    auto note = [&](const Id& blob, const std::string& what) {
+      auto it = damaged_index_.find(blob);
+      if (it == damaged_index_.end()) return;
+      auto& list = result_.damaged[it->second].affected;
+      if (list.size() < 1000) list.push_back(fmt::format("snapshot {}: {}", snap.id.short_hex(), what));
+    };
+    note(snap.tree, "/ (the snapshot's root directory)");
+    walk_tree(
+        repo_, snap.tree, "/",
+        [&](const std::string& path, const repo::Node& n) {
+          for (const auto& b : n.content) note(b, escape_name(path));
+          if (n.subtree) note(*n.subtree, escape_name(path) + "/ (directory listing)");
+          return Visit::kDescend;
+        },
+        [](const std::string&, const Status&) {})
+        .ignore();  // unreadable trees are already reported
+  }
+}
+
+Result<CheckResult> Checker::run() {
+  repo::LockOwner owner{ctx_.hostname, ctx_.username, ctx_.pid, "check"};
+  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo_, false, owner));
+  LB_RETURN_IF_ERROR(check_structure());
+
+  if (options_.read_data) {
+    std::vector<repo::PackFile> packs;
+    for (const auto& [id, size] : pack_sizes_) packs.push_back({id, size});
+    std::sort(packs.begin(), packs.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    if (options_.read_fraction < 1.0) {
+      result_.seed = options_.seed.value_or(std::random_device{}());
+      std::mt19937_64 rng(result_.seed);
+      std::shuffle(packs.begin(), packs.end(), rng);
+      size_t n = static_cast<size_t>(std::ceil(options_.read_fraction * static_cast<double>(packs.size())));
+      packs.resize(std::min(packs.size(), std::max<size_t>(n, packs.empty() ? 0 : 1)));
+    }
+    progress_->packs_total = packs.size();
+    int workers = options_.workers > 0 ? options_.workers
+                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    std::atomic<size_t> next{0};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < workers; ++w)
+      threads.emplace_back([&] {
+        for (size_t i; !ctx_.cancelled() && (i = next.fetch_add(1)) < packs.size();) {
+          check_pack_data(packs[i]);
+          progress_->packs_done++;
+        }
+      });
+    for (auto& t : threads) t.join();
+    if (ctx_.cancelled()) return Status(ErrorCode::kCancelled, "check interrupted");
+  }
+  map_damage();
+  LB_RETURN_IF_ERROR(lock->release());
+  return std::move(result_);
+}
+
+}  // namespace
+
+Result<CheckResult> check(repo::Repository& repo, const CheckOptions& options, const OpContext& ctx,
+                          CheckProgress* progress) {
+  Checker c(repo, options, ctx, progress);
+  return c.run();
+}
+
+}  // namespace lifeboat::ops

@@ -1,0 +1,144 @@
+#include "repo/lock.h"
+
+#include <signal.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "util/time_format.h"
+
+namespace lifeboat::repo {
+namespace {
+
+using json = nlohmann::json;
+
+Bytes lock_aad(const Id& id) {
+  Bytes aad = to_bytes("lock");
+  append(aad, id.span());
+  return aad;
+}
+
+bool process_alive(int64_t pid) {
+  if (pid <= 0) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+std::string describe(const LockInfo& l) {
+  return fmt::format("{} lock {} held by PID {} on {} (user {}, {}) since {}", l.exclusive ? "an exclusive" : "a",
+                     l.id.short_hex(), l.pid, l.hostname, l.username,
+                     l.operation.empty() ? "unknown operation" : l.operation, format_local(l.time_ns));
+}
+
+}  // namespace
+
+Result<std::vector<LockInfo>> list_locks(const Repository& repo, const std::string& hostname) {
+  LB_ASSIGN_OR_RETURN(auto names, repo.list_names("locks/"));
+  std::vector<LockInfo> out;
+  int64_t now = repo.clock().now_ns();
+  for (const auto& name : names) {
+    auto id = Id::from_hex(name.substr(name.rfind('/') + 1));
+    if (!id) continue;
+    LockInfo l;
+    l.id = *id;
+    auto body = repo.read_sealed(name, lock_aad(*id));
+    if (!body.is_ok()) {
+      if (body.status().code() == ErrorCode::kNotFound) continue;  // released meanwhile
+      l.readable = false;
+      out.push_back(l);
+      continue;
+    }
+    json j = json::parse(as_string_view(*body), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      l.readable = false;
+      out.push_back(l);
+      continue;
+    }
+    l.time_ns = j.value("time", int64_t{0});
+    l.exclusive = j.value("exclusive", false);
+    l.hostname = j.value("hostname", "");
+    l.username = j.value("username", "");
+    l.pid = j.value("pid", int64_t{0});
+    l.operation = j.value("operation", "");
+    l.stale = now - l.time_ns > kLockStaleAfterNs || (l.hostname == hostname && !process_alive(l.pid));
+    out.push_back(l);
+  }
+  return out;
+}
+
+RepoLock::RepoLock(Repository& repo, bool exclusive, LockOwner owner)
+    : repo_(repo), exclusive_(exclusive), owner_(std::move(owner)) {}
+
+RepoLock::~RepoLock() { release().ignore(); /* best effort: a leftover lock goes stale */ }
+
+Status RepoLock::write_lock() {
+  json j = {{"time", repo_.clock().now_ns()}, {"exclusive", exclusive_}, {"hostname", owner_.hostname},
+            {"username", owner_.username},    {"pid", owner_.pid},        {"operation", owner_.operation}};
+  std::string body = j.dump();
+  return repo_.write_sealed("locks/" + id_.hex(), as_bytes(body), lock_aad(id_));
+}
+
+Result<std::unique_ptr<RepoLock>> RepoLock::acquire(Repository& repo, bool exclusive, const LockOwner& owner) {
+  auto conflict = [&](const std::vector<LockInfo>& locks, const Id& self) -> std::optional<LockInfo> {
+    for (const auto& l : locks) {
+      if (l.id == self || l.stale || !l.readable) continue;
+      if (exclusive || l.exclusive) return l;
+    }
+    return std::nullopt;
+  };
+  auto locked = [&](const LockInfo& l) {
+    return Status(ErrorCode::kLocked,
+                  fmt::format("repository is locked: {}; wait for it to finish, or if that process is gone run "
+                              "`lifeboat unlock`",
+                              describe(l)));
+  };
+  LB_ASSIGN_OR_RETURN(auto before, list_locks(repo, owner.hostname));
+  if (auto c = conflict(before, Id{})) return locked(*c);
+
+  std::unique_ptr<RepoLock> lock(new RepoLock(repo, exclusive, owner));
+  lock->id_ = Id::random();
+  LB_RETURN_IF_ERROR(lock->write_lock().with_context("unable to create a lock"));
+  auto after = list_locks(repo, owner.hostname);
+  if (!after.is_ok()) {
+    lock->release().ignore();
+    return after.status();
+  }
+  if (auto c = conflict(*after, lock->id_)) {
+    lock->release().ignore();  // the other side sees ours and backs off too, or wins the race
+    return locked(*c);
+  }
+  lock->refresher_ = std::thread([l = lock.get()] { l->refresh_loop(); });
+  return lock;
+}
+
+void RepoLock::refresh_loop() {
+  std::unique_lock lk(mu_);
+  while (!stop_) {
+    cv_.wait_for(lk, std::chrono::nanoseconds(kLockRefreshEveryNs), [&] { return stop_; });
+    if (stop_) break;
+    Id old = id_;
+    id_ = Id::random();
+    if (write_lock().is_ok()) {
+      repo_.remove("locks/" + old.hex()).ignore();  // a leftover goes stale
+    } else {
+      id_ = old;  // keep the old one; retried next round
+    }
+  }
+}
+
+Status RepoLock::release() {
+  {
+    std::lock_guard lk(mu_);
+    if (released_) return Status::ok();
+    released_ = true;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+  Status s = repo_.remove("locks/" + id_.hex());
+  if (!s.is_ok() && s.code() == ErrorCode::kNotFound) return Status::ok();
+  return s;
+}
+
+}  // namespace lifeboat::repo

@@ -1,0 +1,145 @@
+#include "repo/pack.h"
+
+#include <fmt/format.h>
+
+#include "compress/zstd.h"
+#include "util/encoding.h"
+
+namespace lifeboat::repo {
+namespace {
+
+constexpr std::string_view kTocMagic = "LBP1";
+
+Bytes header_aad(const Id& pack_id) {
+  Bytes aad = to_bytes("pack");
+  append(aad, pack_id.span());
+  return aad;
+}
+
+}  // namespace
+
+const char* blob_type_name(BlobType t) { return t == BlobType::kTree ? "tree" : "data"; }
+
+std::string pack_name(const Id& pack_id) {
+  std::string hex = pack_id.hex();
+  return "data/" + hex.substr(0, 2) + "/" + hex;
+}
+
+Bytes blob_aad(BlobType type, const Id& id) {
+  Bytes aad;
+  aad.reserve(33);
+  aad.push_back(static_cast<uint8_t>(type));
+  append(aad, id.span());
+  return aad;
+}
+
+PackWriter::PackWriter(const RepoKeys& keys, int compression_level, size_t reserve)
+    : keys_(keys), level_(compression_level), reserve_(reserve), pack_id_(Id::random()) {}
+
+void PackWriter::add(BlobType type, const Id& id, ByteSpan plaintext) {
+  if (data_.empty() && reserve_) data_.reserve(reserve_);
+  PackEntry e;
+  e.id = id;
+  e.type = type;
+  e.offset = static_cast<uint32_t>(data_.size());
+  e.raw_length = static_cast<uint32_t>(plaintext.size());
+  ByteSpan stored = plaintext;
+  if (level_ > 0 && plaintext.size() > 64) {
+    scratch_.clear();
+    size_t n = compress::zstd_compress(plaintext, level_, scratch_);
+    if (n < plaintext.size()) {
+      stored = scratch_;
+      e.compression = Compression::kZstd;
+    }
+  }
+  keys_.seal(stored, blob_aad(type, id), data_);
+  e.length = static_cast<uint32_t>(data_.size() - e.offset);
+  entries_.push_back(e);
+}
+
+PackWriter::Finished PackWriter::finish() {
+  Bytes toc = to_bytes(kTocMagic);
+  put_varint(toc, entries_.size());
+  for (const auto& e : entries_) {
+    toc.push_back(static_cast<uint8_t>(e.type));
+    toc.push_back(static_cast<uint8_t>(e.compression));
+    append(toc, e.id.span());
+    put_varint(toc, e.length);
+    put_varint(toc, e.raw_length);
+  }
+  size_t header_start = data_.size();
+  keys_.seal(toc, header_aad(pack_id_), data_);
+  put_fixed32(data_, static_cast<uint32_t>(data_.size() - header_start));
+  Finished f{pack_id_, std::move(data_), std::move(entries_)};
+  pack_id_ = Id::random();
+  data_ = Bytes();
+  entries_.clear();
+  return f;
+}
+
+Result<std::vector<PackEntry>> parse_pack_header(const RepoKeys& keys, const Id& pack_id, uint64_t pack_size,
+                                                 ByteSpan tail, uint64_t* needed) {
+  auto corrupt = [&](std::string_view what) {
+    return Status(ErrorCode::kCorrupt, fmt::format("pack {} is damaged: {}", pack_id.short_hex(), what));
+  };
+  if (tail.size() < 4 || tail.size() > pack_size) return corrupt("too short");
+  uint32_t header_len = get_fixed32(tail.data() + tail.size() - 4);
+  if (uint64_t{header_len} + 4 > pack_size) return corrupt("header length out of range");
+  if (uint64_t{header_len} + 4 > tail.size()) {
+    if (needed) *needed = uint64_t{header_len} + 4;
+    return Status(ErrorCode::kNotFound, "pack header needs more bytes");
+  }
+  ByteSpan sealed = tail.subspan(tail.size() - 4 - header_len, header_len);
+  Bytes toc;
+  Status s = keys.open(sealed, header_aad(pack_id), toc);
+  if (!s.is_ok()) return corrupt(fmt::format("header: {}", s.message()));
+  ByteReader r(toc);
+  ByteSpan magic;
+  uint64_t n;
+  if (!r.bytes(4, magic) || as_string_view(magic) != kTocMagic || !r.varint(n) || n > toc.size())
+    return corrupt("header is malformed");
+  std::vector<PackEntry> entries;
+  entries.reserve(static_cast<size_t>(n));
+  uint64_t offset = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    PackEntry e;
+    uint8_t type, comp;
+    ByteSpan id;
+    uint64_t len, raw;
+    if (!r.u8(type) || !r.u8(comp) || !r.bytes(32, id) || !r.varint(len) || !r.varint(raw) || type > 1 ||
+        comp > 1 || len < kEnvelopeOverhead || raw > UINT32_MAX)
+      return corrupt("header entry is malformed");
+    e.type = static_cast<BlobType>(type);
+    e.compression = static_cast<Compression>(comp);
+    e.id = Id::from_span(id);
+    e.offset = static_cast<uint32_t>(offset);
+    e.length = static_cast<uint32_t>(len);
+    e.raw_length = static_cast<uint32_t>(raw);
+    offset += len;
+    if (offset > UINT32_MAX) return corrupt("header entry is malformed");
+    entries.push_back(e);
+  }
+  if (!r.done()) return corrupt("header has trailing bytes");
+  if (offset + header_len + 4 != pack_size)
+    return corrupt(fmt::format("blobs cover {} bytes, header {} bytes, but the pack has {} bytes", offset,
+                               header_len + 4, pack_size));
+  return entries;
+}
+
+Status open_blob(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out) {
+  if (entry.compression == Compression::kNone) {
+    size_t start = out.size();
+    LB_RETURN_IF_ERROR(keys.open(sealed, blob_aad(entry.type, entry.id), out));
+    if (out.size() - start != entry.raw_length) {
+      out.resize(start);
+      return Status(ErrorCode::kCorrupt, "blob has the wrong length");
+    }
+    return Status::ok();
+  }
+  thread_local Bytes stored;
+  stored.clear();
+  LB_RETURN_IF_ERROR(keys.open(sealed, blob_aad(entry.type, entry.id), stored));
+  return compress::zstd_decompress(stored, entry.raw_length, out);
+}
+
+}  // namespace lifeboat::repo

@@ -1,0 +1,82 @@
+// Packs: data/<2 hex>/<pack id>, many sealed blobs and a sealed table of
+// contents (docs/FORMAT.md, "packs").
+//
+//   pack   := blob* header header_length[4, LE]
+//   blob   := envelope(stored)          aad = type[1] blob_id[32]
+//   stored := plaintext | zstd(plaintext)
+//   header := envelope(toc)             aad = "pack" pack_id[32]
+//   toc    := "LBP1" varint(n) entry{n}
+//   entry  := type[1] compression[1] blob_id[32] varint(length) varint(raw_length)
+//
+// Blobs lie back to back from offset 0 in toc order, so offsets are implicit
+// and every byte of a pack is covered by an authentication tag.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "repo/id.h"
+#include "repo/keys.h"
+#include "util/bytes.h"
+#include "util/status.h"
+
+namespace lifeboat::repo {
+
+enum class BlobType : uint8_t { kData = 0, kTree = 1 };
+const char* blob_type_name(BlobType t);
+
+enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
+
+struct PackEntry {
+  Id id;
+  BlobType type = BlobType::kData;
+  Compression compression = Compression::kNone;
+  uint32_t offset = 0;      // of the sealed blob in the pack
+  uint32_t length = 0;      // of the sealed blob
+  uint32_t raw_length = 0;  // of the plaintext
+};
+
+std::string pack_name(const Id& pack_id);  // "data/ab/abcd..."
+Bytes blob_aad(BlobType type, const Id& id);
+
+// Assembles one pack in memory. Not thread-safe; one writer per thread.
+class PackWriter {
+ public:
+  // `reserve` pre-sizes the buffer (the pack size target) to avoid regrowth.
+  PackWriter(const RepoKeys& keys, int compression_level, size_t reserve = 0);
+
+  // Compresses (when it pays) and seals `plaintext`, and appends it.
+  void add(BlobType type, const Id& id, ByteSpan plaintext);
+  size_t size() const { return data_.size(); }
+  size_t count() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+
+  struct Finished {
+    Id pack_id;
+    Bytes data;
+    std::vector<PackEntry> entries;
+  };
+  // Seals the header and returns the pack; the writer is then empty again.
+  Finished finish();
+
+ private:
+  const RepoKeys& keys_;
+  int level_;
+  size_t reserve_;
+  Id pack_id_;
+  Bytes data_;
+  Bytes scratch_;
+  std::vector<PackEntry> entries_;
+};
+
+// Reads a pack's table of contents from its last `tail` bytes (the whole
+// pack or at least header + 4 bytes). Checks that the entries tile the pack
+// exactly. kCorrupt on any mismatch; `needed` is set when tail is too short.
+Result<std::vector<PackEntry>> parse_pack_header(const RepoKeys& keys, const Id& pack_id, uint64_t pack_size,
+                                                 ByteSpan tail, uint64_t* needed = nullptr);
+
+// Opens, decompresses and returns a blob's plaintext from its sealed bytes.
+// Does not recompute the blob id (the AAD binds it); check --read-data does.
+Status open_blob(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out);
+
+}  // namespace lifeboat::repo

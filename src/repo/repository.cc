@@ -1,0 +1,302 @@
+#include "repo/repository.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "storage/backend.h"
+
+namespace lifeboat::repo {
+namespace {
+
+constexpr std::string_view kConfigName = "config";
+
+Bytes aad_with_id(std::string_view kind, const Id& id) {
+  Bytes aad = to_bytes(kind);
+  append(aad, id.span());
+  return aad;
+}
+
+std::optional<Id> id_from_name(const std::string& name) {
+  auto slash = name.rfind('/');
+  return Id::from_hex(slash == std::string::npos ? name : name.substr(slash + 1));
+}
+
+}  // namespace
+
+Repository::Repository(std::unique_ptr<storage::Backend> backend, const Clock& clock)
+    : backend_(std::move(backend)), clock_(clock), index_(std::make_unique<Index>()) {}
+
+Repository::~Repository() = default;
+
+std::string Repository::location() const { return backend_->location(); }
+
+Result<std::unique_ptr<Repository>> Repository::create(std::string_view location, std::string_view password,
+                                                       const CreateOptions& options, const Clock& clock) {
+  LB_ASSIGN_OR_RETURN(auto backend, storage::open_backend(location));
+  return create(std::move(backend), password, options, clock);
+}
+
+Result<std::unique_ptr<Repository>> Repository::create(std::unique_ptr<storage::Backend> backend,
+                                                       std::string_view password, const CreateOptions& options,
+                                                       const Clock& clock) {
+  LB_RETURN_IF_ERROR(chunk::validate(options.chunker));
+  if (password.empty()) return Status(ErrorCode::kInvalidArgument, "empty password: choose a non-empty passphrase");
+  if (backend->stat(kConfigName).is_ok())
+    return Status(ErrorCode::kAlreadyExists,
+                  fmt::format("a repository already exists at {}", backend->location()));
+  Status created = backend->create();
+  if (!created.is_ok())
+    return created.with_context(fmt::format("unable to create a repository at {}", backend->location()));
+  std::unique_ptr<Repository> repo(new Repository(std::move(backend), clock));
+  int64_t now = clock.now_ns();
+  MasterKey master = MasterKey::generate(now);
+  repo->keys_ = std::make_unique<RepoKeys>(master);
+  repo->config_.id = Id::random();
+  repo->config_.created_ns = now;
+  repo->config_.chunker = options.chunker;
+  repo->config_.compression_level = options.compression_level;
+  repo->config_.pack_size = options.pack_size;
+
+  KeyFileInfo info;
+  info.created_ns = now;
+  info.hostname = options.hostname;
+  info.username = options.username;
+  info.kdf = options.kdf;
+  LB_ASSIGN_OR_RETURN(Bytes key_file, create_key_file(master, password, info));
+  repo->key_id_ = Id::random();
+  // The key first, the config last: "config" marks a complete repository.
+  LB_RETURN_IF_ERROR(repo->backend_->write("keys/" + repo->key_id_.hex(), key_file));
+  std::string config = repo->config_.to_json();
+  LB_RETURN_IF_ERROR(repo->write_sealed(std::string(kConfigName), as_bytes(config), as_bytes("config")));
+  return repo;
+}
+
+Result<std::unique_ptr<Repository>> Repository::open(std::string_view location, std::string_view password,
+                                                     const Clock& clock) {
+  LB_ASSIGN_OR_RETURN(auto backend, storage::open_backend(location));
+  return open(std::move(backend), password, clock);
+}
+
+Result<std::unique_ptr<Repository>> Repository::open(std::unique_ptr<storage::Backend> backend,
+                                                     std::string_view password, const Clock& clock) {
+  auto config_stat = backend->stat(kConfigName);
+  if (!config_stat.is_ok()) {
+    if (config_stat.status().code() == ErrorCode::kNotFound || config_stat.status().code() == ErrorCode::kNoRepository)
+      return Status(ErrorCode::kNoRepository,
+                    fmt::format("there is no repository at {} (no config object): check --repo / "
+                                "LIFEBOAT_REPOSITORY, or create one with `lifeboat init`",
+                                backend->location()));
+    return config_stat.status().with_context("unable to open the repository");
+  }
+  std::unique_ptr<Repository> repo(new Repository(std::move(backend), clock));
+  LB_ASSIGN_OR_RETURN(auto key_objects, repo->backend_->list("keys/"));
+  if (key_objects.empty())
+    return Status(ErrorCode::kCorrupt, fmt::format("repository {} has no keys/ (damaged)", repo->location()));
+  std::sort(key_objects.begin(), key_objects.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::vector<std::string> damaged;
+  for (const auto& k : key_objects) {
+    auto data = repo->backend_->read(k.name);
+    if (!data.is_ok()) return data.status().with_context("unable to read " + k.name);
+    auto master = open_key_file(*data, password);
+    if (master.is_ok()) {
+      repo->keys_ = std::make_unique<RepoKeys>(std::move(*master));
+      repo->key_id_ = id_from_name(k.name).value_or(Id{});
+      break;
+    }
+    if (master.status().code() != ErrorCode::kWrongPassword) damaged.push_back(k.name);
+  }
+  if (!repo->keys_) {
+    std::string hint = damaged.empty() ? "" : fmt::format(" ({} key file(s) are damaged: {})", damaged.size(), damaged[0]);
+    return Status(ErrorCode::kWrongPassword,
+                  fmt::format("wrong password: no key in {} opens with it{}; check LIFEBOAT_PASSWORD / "
+                              "--password-file",
+                              repo->location(), hint));
+  }
+  auto config = repo->read_sealed(std::string(kConfigName), as_bytes("config"));
+  if (!config.is_ok()) return config.status().with_context("unable to read the repository config");
+  LB_ASSIGN_OR_RETURN(repo->config_, RepoConfig::from_json(as_string_view(*config)));
+  return repo;
+}
+
+Status Repository::load_index(bool tolerate_damage, std::vector<std::string>* damaged) {
+  LB_ASSIGN_OR_RETURN(auto ids, list_index_files());
+  for (const Id& id : ids) {
+    auto packs = read_index_file(id);
+    if (!packs.is_ok()) {
+      if (tolerate_damage && damaged) {
+        damaged->push_back(packs.status().message());
+        continue;
+      }
+      return packs.status();
+    }
+    for (const auto& p : *packs) index_->add_pack(p.pack_id, p.blobs);
+  }
+  return Status::ok();
+}
+
+Result<size_t> Repository::index_unindexed_packs() {
+  LB_ASSIGN_OR_RETURN(auto packs, list_packs());
+  std::vector<IndexPack> adopted;
+  for (const auto& p : packs) {
+    if (index_->has_pack(p.id)) continue;
+    auto entries = read_pack_header(p.id, p.size);
+    if (!entries.is_ok()) continue;  // a damaged pack is check's business, not backup's
+    index_->add_pack(p.id, *entries);
+    adopted.push_back({p.id, std::move(*entries)});
+  }
+  if (!adopted.empty()) LB_RETURN_IF_ERROR(write_index(adopted).status());
+  return adopted.size();
+}
+
+Result<Bytes> Repository::read_blob(const Id& id) const {
+  auto loc = index_->lookup(id);
+  if (!loc) return Status(ErrorCode::kNotFound, fmt::format("blob {} is not in the index", id.short_hex()));
+  LB_ASSIGN_OR_RETURN(Bytes sealed, read_pack(loc->pack_id, loc->entry.offset, loc->entry.length));
+  if (sealed.size() != loc->entry.length)
+    return Status(ErrorCode::kCorrupt,
+                  fmt::format("pack {} is truncated (blob {})", loc->pack_id.short_hex(), id.short_hex()));
+  Bytes out;
+  Status s = open_blob(*keys_, loc->entry, sealed, out);
+  if (!s.is_ok())
+    return s.with_context(fmt::format("blob {} in pack {}", id.short_hex(), loc->pack_id.short_hex()));
+  return out;
+}
+
+Result<Tree> Repository::load_tree(const Id& id) const {
+  LB_ASSIGN_OR_RETURN(Bytes data, read_blob(id));
+  auto tree = decode_tree(data);
+  if (!tree.is_ok()) return tree.status().with_context("tree " + id.short_hex());
+  return tree;
+}
+
+Result<std::vector<PackFile>> Repository::list_packs() const {
+  LB_ASSIGN_OR_RETURN(auto objects, backend_->list("data/"));
+  std::vector<PackFile> out;
+  out.reserve(objects.size());
+  for (const auto& o : objects) {
+    auto id = id_from_name(o.name);
+    if (id && pack_name(*id) == o.name) out.push_back({*id, o.size});
+  }
+  return out;
+}
+
+Result<Bytes> Repository::read_pack(const Id& pack_id, uint64_t offset, uint64_t length) const {
+  auto r = backend_->read(pack_name(pack_id), offset, length == UINT64_MAX ? storage::kToEnd : length);
+  if (!r.is_ok() && r.status().code() == ErrorCode::kNotFound)
+    return Status(ErrorCode::kNotFound, fmt::format("pack {} is missing", pack_id.short_hex()));
+  return r;
+}
+
+Status Repository::write_pack(const Id& pack_id, ByteSpan data) {
+  Status s = backend_->write(pack_name(pack_id), data);
+  return s.with_context("unable to write pack " + pack_name(pack_id));
+}
+
+Result<std::vector<PackEntry>> Repository::read_pack_header(const Id& pack_id, uint64_t pack_size) const {
+  uint64_t want = std::min<uint64_t>(pack_size, 64 * 1024);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    LB_ASSIGN_OR_RETURN(Bytes tail, read_pack(pack_id, pack_size - want, want));
+    if (tail.size() != want)
+      return Status(ErrorCode::kCorrupt, fmt::format("pack {} is shorter than listed", pack_id.short_hex()));
+    uint64_t needed = 0;
+    auto entries = parse_pack_header(*keys_, pack_id, pack_size, tail, &needed);
+    if (entries.is_ok() || needed == 0 || needed <= want) return entries;
+    want = needed;
+  }
+  return Status(ErrorCode::kCorrupt, fmt::format("pack {} header is unreadable", pack_id.short_hex()));
+}
+
+Result<Id> Repository::write_index(const std::vector<IndexPack>& packs) {
+  Id id = Id::random();
+  Bytes body = encode_index(packs);
+  LB_RETURN_IF_ERROR(write_sealed("index/" + id.hex(), body, aad_with_id("index", id))
+                         .with_context("unable to write index " + id.short_hex()));
+  return id;
+}
+
+Result<std::vector<Id>> Repository::list_index_files() const {
+  LB_ASSIGN_OR_RETURN(auto names, list_names("index/"));
+  std::vector<Id> ids;
+  for (const auto& n : names)
+    if (auto id = id_from_name(n)) ids.push_back(*id);
+  return ids;
+}
+
+Result<std::vector<IndexPack>> Repository::read_index_file(const Id& id) const {
+  auto body = read_sealed("index/" + id.hex(), aad_with_id("index", id));
+  if (!body.is_ok()) return body.status().with_context("index " + id.short_hex());
+  auto packs = decode_index(*body);
+  if (!packs.is_ok()) return packs.status().with_context("index " + id.short_hex());
+  return packs;
+}
+
+Result<std::vector<Id>> Repository::list_snapshot_ids() const {
+  LB_ASSIGN_OR_RETURN(auto names, list_names("snapshots/"));
+  std::vector<Id> ids;
+  for (const auto& n : names)
+    if (auto id = id_from_name(n)) ids.push_back(*id);
+  return ids;
+}
+
+Result<Snapshot> Repository::load_snapshot(const Id& id) const {
+  auto body = read_sealed("snapshots/" + id.hex(), aad_with_id("snapshot", id));
+  if (!body.is_ok()) return body.status().with_context("snapshot " + id.short_hex());
+  return decode_snapshot(as_string_view(*body), id);
+}
+
+Result<std::vector<Snapshot>> Repository::load_snapshots(std::vector<std::string>* damaged) const {
+  LB_ASSIGN_OR_RETURN(auto ids, list_snapshot_ids());
+  std::vector<Snapshot> out;
+  for (const Id& id : ids) {
+    auto s = load_snapshot(id);
+    if (!s.is_ok()) {
+      if (damaged && s.status().code() != ErrorCode::kNotFound) {
+        damaged->push_back(s.status().message());
+        continue;
+      }
+      if (s.status().code() == ErrorCode::kNotFound) continue;  // removed meanwhile
+      return s.status();
+    }
+    out.push_back(std::move(*s));
+  }
+  std::sort(out.begin(), out.end(), [](const Snapshot& a, const Snapshot& b) {
+    return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.id < b.id;
+  });
+  return out;
+}
+
+Status Repository::save_snapshot(Snapshot& snapshot) {
+  snapshot.id = Id::random();
+  std::string json = encode_snapshot(snapshot);
+  return write_sealed("snapshots/" + snapshot.id.hex(), as_bytes(json), aad_with_id("snapshot", snapshot.id))
+      .with_context("unable to write snapshot " + snapshot.id.short_hex());
+}
+
+Status Repository::write_sealed(const std::string& name, ByteSpan plaintext, ByteSpan aad) {
+  Bytes sealed;
+  sealed.reserve(plaintext.size() + kEnvelopeOverhead);
+  keys_->seal(plaintext, aad, sealed);
+  return backend_->write(name, sealed);
+}
+
+Result<Bytes> Repository::read_sealed(const std::string& name, ByteSpan aad) const {
+  LB_ASSIGN_OR_RETURN(Bytes sealed, backend_->read(name));
+  Bytes plain;
+  Status s = keys_->open(sealed, aad, plain);
+  if (!s.is_ok()) return Status(ErrorCode::kCorrupt, name + " is damaged: " + s.message());
+  return plain;
+}
+
+Result<std::vector<std::string>> Repository::list_names(const std::string& prefix) const {
+  LB_ASSIGN_OR_RETURN(auto objects, backend_->list(prefix));
+  std::vector<std::string> names;
+  names.reserve(objects.size());
+  for (auto& o : objects) names.push_back(std::move(o.name));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Status Repository::remove(const std::string& name) { return backend_->remove(name); }
+
+}  // namespace lifeboat::repo

@@ -1,0 +1,127 @@
+// Repository: the repository format on top of a storage backend.
+//
+// Opening derives the key-encryption key from the passphrase (scrypt,
+// ~0.2 s), unwraps the master key, reads the config and loads the index.
+// Layers above (sources, ops) work through this class and never see the
+// backend. Write order gives crash safety: packs, then the index naming
+// them, then the snapshot naming the trees.
+//
+// Thread-safety: all const methods and the blob/pack calls are safe to use
+// from several threads; load_index() and reconcile are not concurrent with
+// writers.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/kdf.h"
+#include "repo/config.h"
+#include "repo/index.h"
+#include "repo/keys.h"
+#include "repo/pack.h"
+#include "repo/snapshot.h"
+#include "repo/tree.h"
+#include "util/clock.h"
+#include "util/status.h"
+
+namespace lifeboat::storage {
+class Backend;
+}
+
+namespace lifeboat::repo {
+
+struct CreateOptions {
+  crypto::ScryptParams kdf;
+  chunk::ChunkerParams chunker;
+  int compression_level = 3;
+  uint32_t pack_size = 16 * 1024 * 1024;
+  std::string hostname;
+  std::string username;
+};
+
+struct PackFile {
+  Id id;
+  uint64_t size = 0;
+};
+
+class Repository {
+ public:
+  ~Repository();
+
+  // Creates a repository at `location` (local path; see storage registry).
+  // kAlreadyExists if something is there.
+  static Result<std::unique_ptr<Repository>> create(std::string_view location, std::string_view password,
+                                                    const CreateOptions& options, const Clock& clock);
+  static Result<std::unique_ptr<Repository>> create(std::unique_ptr<storage::Backend> backend,
+                                                    std::string_view password, const CreateOptions& options,
+                                                    const Clock& clock);
+  // Opens and unlocks an existing repository: kNoRepository if there is
+  // none, kWrongPassword if no key opens with `password`. Does not load the
+  // index (load_index()).
+  static Result<std::unique_ptr<Repository>> open(std::string_view location, std::string_view password,
+                                                  const Clock& clock);
+  static Result<std::unique_ptr<Repository>> open(std::unique_ptr<storage::Backend> backend,
+                                                  std::string_view password, const Clock& clock);
+
+  const RepoConfig& config() const { return config_; }
+  const RepoKeys& keys() const { return *keys_; }
+  const Id& key_id() const { return key_id_; }
+  const Clock& clock() const { return clock_; }
+  std::string location() const;
+  Index& index() { return *index_; }
+  const Index& index() const { return *index_; }
+
+  // Reads every index/ file into index(). kCorrupt names a damaged file;
+  // with `tolerate_damage`, damaged files are skipped and reported in
+  // `damaged` instead (check uses this to go on and report everything).
+  Status load_index(bool tolerate_damage = false, std::vector<std::string>* damaged = nullptr);
+  // Adds to the index every pack in data/ that no index file names (left by
+  // an interrupted backup), reading their headers, and writes an index file
+  // for them, so their blobs are reused. Returns how many packs it adopted.
+  Result<size_t> index_unindexed_packs();
+
+  // Blobs.
+  Result<Bytes> read_blob(const Id& id) const;
+  Result<Tree> load_tree(const Id& id) const;
+
+  // Packs.
+  Result<std::vector<PackFile>> list_packs() const;
+  Result<Bytes> read_pack(const Id& pack_id, uint64_t offset = 0, uint64_t length = UINT64_MAX) const;
+  Status write_pack(const Id& pack_id, ByteSpan data);
+  // Reads and authenticates a pack's header.
+  Result<std::vector<PackEntry>> read_pack_header(const Id& pack_id, uint64_t pack_size) const;
+
+  // Index files.
+  Result<Id> write_index(const std::vector<IndexPack>& packs);
+  Result<std::vector<Id>> list_index_files() const;
+  Result<std::vector<IndexPack>> read_index_file(const Id& id) const;
+
+  // Snapshots.
+  Result<std::vector<Id>> list_snapshot_ids() const;
+  Result<Snapshot> load_snapshot(const Id& id) const;
+  // Loads all snapshots sorted by time (oldest first). Damaged ones fail
+  // unless `damaged` is given, which then collects their messages.
+  Result<std::vector<Snapshot>> load_snapshots(std::vector<std::string>* damaged = nullptr) const;
+  // Assigns a new id to `snapshot` and stores it.
+  Status save_snapshot(Snapshot& snapshot);
+
+  // Sealed objects under any name (locks, keys' siblings).
+  Status write_sealed(const std::string& name, ByteSpan plaintext, ByteSpan aad);
+  Result<Bytes> read_sealed(const std::string& name, ByteSpan aad) const;
+  Result<std::vector<std::string>> list_names(const std::string& prefix) const;
+  Status remove(const std::string& name);
+
+ private:
+  Repository(std::unique_ptr<storage::Backend> backend, const Clock& clock);
+
+  std::unique_ptr<storage::Backend> backend_;
+  const Clock& clock_;
+  RepoConfig config_;
+  std::unique_ptr<RepoKeys> keys_;
+  Id key_id_;
+  std::unique_ptr<Index> index_;
+};
+
+}  // namespace lifeboat::repo

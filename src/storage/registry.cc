@@ -1,0 +1,56 @@
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "storage/backend.h"
+#include "storage/local_backend.h"
+#include "storage/mem_backend.h"
+
+namespace lifeboat::storage {
+namespace {
+
+// A MemBackend that outlives the handles opened on it, so "mem:x" opened
+// twice in one process is the same store.
+class SharedMem final : public Backend {
+ public:
+  explicit SharedMem(std::shared_ptr<MemBackend> mem) : mem_(std::move(mem)) {}
+  std::string location() const override { return mem_->location(); }
+  Status create() override { return mem_->create(); }
+  Result<std::vector<ObjectInfo>> list(std::string_view p) override { return mem_->list(p); }
+  Result<Bytes> read(std::string_view n, uint64_t o, uint64_t l) override { return mem_->read(n, o, l); }
+  Status write(std::string_view n, ByteSpan d) override { return mem_->write(n, d); }
+  Status remove(std::string_view n) override { return mem_->remove(n); }
+  Result<ObjectInfo> stat(std::string_view n) override { return mem_->stat(n); }
+
+ private:
+  std::shared_ptr<MemBackend> mem_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> open_backend(std::string_view location) {
+  if (location.empty())
+    return Status(ErrorCode::kInvalidArgument, "no repository given: use --repo or set LIFEBOAT_REPOSITORY");
+  if (location.starts_with("mem:")) {
+    static std::mutex mu;
+    static std::map<std::string, std::shared_ptr<MemBackend>, std::less<>> stores;
+    std::lock_guard lock(mu);
+    auto& mem = stores[std::string(location.substr(4))];
+    if (!mem) mem = std::make_shared<MemBackend>(std::string(location.substr(4)));
+    return std::unique_ptr<Backend>(std::make_unique<SharedMem>(mem));
+  }
+  for (std::string_view scheme : {"s3:", "azure:", "gs:", "sftp:", "rest:"}) {
+    if (location.starts_with(scheme))
+      return Status(ErrorCode::kUnsupported,
+                    fmt::format("repository location \"{}\": the {} backend is not available in this build yet; "
+                                "use a local path",
+                                location, scheme.substr(0, scheme.size() - 1)));
+  }
+  std::string path(location);
+  if (path.starts_with("local:")) path = path.substr(6);
+  return std::unique_ptr<Backend>(std::make_unique<LocalBackend>(path));
+}
+
+}  // namespace lifeboat::storage

@@ -1,0 +1,15 @@
+// Turns errno values into Status with a code that callers can act on
+// (ENOSPC -> kNoSpace, ENOENT -> kNotFound, ...).
+#pragma once
+
+#include <string>
+
+#include "util/status.h"
+
+namespace lifeboat {
+
+ErrorCode error_code_for_errno(int err);
+// Status(code_for(err), what + ": " + strerror(err)).
+Status posix_error(int err, const std::string& what);
+
+}  // namespace lifeboat
