@@ -37,6 +37,14 @@ size_t zstd_compress(ByteSpan input, int level, Bytes& out) {
   return n;
 }
 
+size_t zstd_compress_bound(size_t input_size) { return ZSTD_compressBound(input_size); }
+
+size_t zstd_compress_into(ByteSpan input, int level, MutableByteSpan out) {
+  size_t n = ZSTD_compressCCtx(thread_cctx(), out.data(), out.size(), input.data(), input.size(), level);
+  if (ZSTD_isError(n)) std::abort();  // only possible with a too-small buffer: a bug
+  return n;
+}
+
 Status zstd_decompress(ByteSpan input, size_t raw_size, Bytes& out) {
   size_t start = out.size();
   out.resize(start + raw_size);

@@ -33,27 +33,38 @@ void Aead::seal(ByteSpan plaintext, ByteSpan aad, Bytes& out) const {
   seal_with_nonce(plaintext, aad, nonce, out);
 }
 
-void Aead::seal_with_nonce(ByteSpan plaintext, ByteSpan aad, ByteSpan nonce, Bytes& out) const {
+void Aead::encrypt(const uint8_t* in, uint8_t* out, size_t n, const uint8_t* nonce, ByteSpan aad,
+                   uint8_t* tag) const {
   EVP_CIPHER_CTX* ctx = thread_ctx();
-  size_t start = out.size();
-  out.resize(start + kNonceSize + plaintext.size() + kTagSize);
-  uint8_t* p = out.data() + start;
-  std::copy(nonce.begin(), nonce.end(), p);
   int len = 0;
-  if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key_.data(), p) != 1) openssl_bug();
+  if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key_.data(), nonce) != 1) openssl_bug();
   if (!aad.empty() && EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1)
     openssl_bug();
   // EVP_EncryptUpdate takes an int length; feed large inputs in pieces.
   size_t done = 0;
-  while (done < plaintext.size()) {
-    size_t n = std::min<size_t>(plaintext.size() - done, 1 << 30);
-    if (EVP_EncryptUpdate(ctx, p + kNonceSize + done, &len, plaintext.data() + done, static_cast<int>(n)) != 1)
-      openssl_bug();
-    done += n;
+  while (done < n) {
+    size_t step = std::min<size_t>(n - done, 1 << 30);
+    if (EVP_EncryptUpdate(ctx, out + done, &len, in + done, static_cast<int>(step)) != 1) openssl_bug();
+    done += step;
   }
-  if (EVP_EncryptFinal_ex(ctx, p + kNonceSize + done, &len) != 1) openssl_bug();
-  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagSize, p + kNonceSize + plaintext.size()) != 1)
-    openssl_bug();
+  if (EVP_EncryptFinal_ex(ctx, out + done, &len) != 1) openssl_bug();
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagSize, tag) != 1) openssl_bug();
+}
+
+void Aead::seal_with_nonce(ByteSpan plaintext, ByteSpan aad, ByteSpan nonce, Bytes& out) const {
+  size_t start = out.size();
+  out.resize(start + kNonceSize + plaintext.size() + kTagSize);
+  uint8_t* p = out.data() + start;
+  std::copy(nonce.begin(), nonce.end(), p);
+  encrypt(plaintext.data(), p + kNonceSize, plaintext.size(), p, aad, p + kNonceSize + plaintext.size());
+}
+
+void Aead::seal_in_place(Bytes& buf, size_t start, ByteSpan aad) const {
+  size_t n = buf.size() - start - kNonceSize;
+  buf.resize(buf.size() + kTagSize);
+  uint8_t* p = buf.data() + start;
+  random_fill(MutableByteSpan(p, kNonceSize));
+  encrypt(p + kNonceSize, p + kNonceSize, n, p, aad, p + kNonceSize + n);
 }
 
 Status Aead::open(ByteSpan sealed, ByteSpan aad, Bytes& out) const {

@@ -31,10 +31,17 @@ class Aead {
   void seal(ByteSpan plaintext, ByteSpan aad, Bytes& out) const;
   // Same, with a caller-chosen nonce (golden tests only: never reuse a nonce).
   void seal_with_nonce(ByteSpan plaintext, ByteSpan aad, ByteSpan nonce, Bytes& out) const;
+  // Seals in place: `buf` holds kNonceSize reserved bytes at `start`,
+  // followed by the plaintext up to buf.end(). Writes a random nonce there,
+  // encrypts the plaintext where it lies and appends the tag, so the result
+  // is the same layout as seal() without copying the plaintext.
+  void seal_in_place(Bytes& buf, size_t start, ByteSpan aad) const;
   // Appends the plaintext to `out` if `sealed` authenticates under `aad`.
   Status open(ByteSpan sealed, ByteSpan aad, Bytes& out) const;
 
  private:
+  // in == out is allowed (EVP encrypts in place).
+  void encrypt(const uint8_t* in, uint8_t* out, size_t n, const uint8_t* nonce, ByteSpan aad, uint8_t* tag) const;
   Key256 key_;
 };
 

@@ -23,6 +23,7 @@
 #include "sources/fs/file_cache.h"
 #include "sources/fs/metadata.h"
 #include "util/bounded_queue.h"
+#include "util/buffer_pool.h"
 #include "util/path.h"
 #include "util/posix_error.h"
 #include "util/utf8.h"
@@ -115,7 +116,7 @@ class Archiver {
   void release(DirState* dir);
   void finalize(DirState* dir);
   void reader_loop();
-  void read_file(FileJob& job, Bytes& buffer);
+  void read_file(FileJob& job);
   bool cache_hit(const Node& node, const fs::CachedFile* cached) const;
   void warn(std::string message);
   bool stopping() const { return ctx_.cancelled() || saver_->status().code() != ErrorCode::kOk; }
@@ -129,6 +130,8 @@ class Archiver {
   int workers_;
   BoundedQueue<FileJob> file_jobs_;
   std::unique_ptr<repo::BlobSaver> saver_;
+  static constexpr size_t kWindow = 4 << 20;
+  std::shared_ptr<BufferPool> windows_ = BufferPool::create(4);
   fs::ExcludeMatcher excludes_;
   fs::OwnerNames owners_;
   std::unique_ptr<fs::FileCacheReader> old_cache_;
@@ -370,14 +373,18 @@ void Archiver::finalize(DirState* dir) {
 }
 
 void Archiver::reader_loop() {
-  Bytes buffer;
   while (auto job = file_jobs_.pop()) {
-    if (!stopping()) read_file(*job, buffer);
+    if (!stopping()) read_file(*job);
     release(job->dir);
   }
 }
 
-void Archiver::read_file(FileJob& job, Bytes& buffer) {
+// Reads a file in windows of kWindow bytes, cuts chunks and hands new ones
+// to the saver as slices of the window (no copy; a window lives until its
+// last chunk is packed). A cut point found inside the window is final (the
+// gear hash at a position depends only on the bytes before it), so only the
+// unfinished tail of a window is copied into the next one.
+void Archiver::read_file(FileJob& job) {
   Node& node = job.dir->children[job.slot];
   auto drop = [&](int err, const char* what) {
     warn(posix_error(err, fmt::format("{} {}", what, escape_name(job.path))).message());
@@ -392,46 +399,45 @@ void Archiver::read_file(FileJob& job, Bytes& buffer) {
   ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
 
   const size_t max_chunk = repo_.config().chunker.max_size;
-  const size_t capacity = max_chunk + (2 << 20);
+  std::shared_ptr<Bytes> buf;
   size_t start = 0, end = 0;
   bool eof = false;
   uint64_t total = 0;
   node.content.clear();
   for (;;) {
-    if (!eof && end - start < max_chunk) {
-      if (start > 0) {
-        std::memmove(buffer.data(), buffer.data() + start, end - start);
-        end -= start;
-        start = 0;
-      }
-      // Grow lazily: small files never touch a large buffer.
+    ByteSpan view = buf ? ByteSpan(buf->data() + start, end - start) : ByteSpan();
+    size_t len = view.empty() ? 0 : cdc_.cut(view);
+    bool need_more = !eof && (view.empty() || (len == view.size() && view.size() < max_chunk));
+    if (need_more) {
       uint64_t expected = static_cast<uint64_t>(st.st_size) > total ? static_cast<uint64_t>(st.st_size) - total : 0;
-      size_t want = static_cast<size_t>(std::min<uint64_t>(capacity, std::max<uint64_t>(end + expected + 1, 64 << 10)));
-      if (buffer.size() < want) buffer.resize(want);
-      while (!eof && end < buffer.size()) {
-        ssize_t n = ::read(fd.get(), buffer.data() + end, buffer.size() - end);
+      size_t want = view.size() + static_cast<size_t>(std::clamp<uint64_t>(expected + 1, 4096, kWindow));
+      // Small files get an exact buffer; windows of large files are
+      // recycled, so their pages stay mapped.
+      auto next = want >= kWindow ? windows_->acquire(want) : std::make_shared<Bytes>();
+      next->resize(want);
+      if (!view.empty()) std::memcpy(next->data(), view.data(), view.size());
+      start = 0;
+      end = view.size();
+      buf = std::move(next);
+      while (!eof && end < buf->size()) {
+        ssize_t n = ::read(fd.get(), buf->data() + end, buf->size() - end);
         if (n < 0) {
           if (errno == EINTR) continue;
           return drop(errno, "unable to read");
         }
         if (n == 0) eof = true;
         end += static_cast<size_t>(n);
-        total += static_cast<size_t>(n);
-        if (n > 0 && end == buffer.size() && buffer.size() < capacity && !eof) {
-          // The file is longer than stat said: grow to the full window.
-          buffer.resize(capacity);
-        }
+        total += static_cast<uint64_t>(n);
       }
+      continue;
     }
-    if (start == end) break;
+    if (view.empty()) break;
     if (stopping()) return;
-    ByteSpan window(buffer.data() + start, end - start);
-    size_t len = cdc_.cut(window);
-    ByteSpan chunk = window.first(len);
+    ByteSpan chunk = view.first(len);
     Id id = repo_.keys().blob_id(chunk);
     node.content.push_back(id);
     if (repo_.index().reserve(id, BlobType::kData)) {
-      if (!saver_->save(BlobType::kData, id, Bytes(chunk.begin(), chunk.end()))) return;
+      if (!saver_->save(BlobType::kData, id, buf, chunk)) return;
     }
     progress_->bytes_done += len;
     start += len;

@@ -7,6 +7,7 @@ BlobSaver::BlobSaver(Repository& repo, Options options)
       options_(options),
       jobs_(options.queue_bytes),
       uploads_(static_cast<size_t>(std::max(1, options.uploaders))),
+      pack_buffers_(BufferPool::create(static_cast<size_t>(std::max(1, options.workers) + std::max(1, options.uploaders)))),
       tree_writer_(std::make_unique<PackWriter>(repo.keys(), repo.config().compression_level)) {
   for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { worker_loop(); });
   for (int i = 0; i < std::max(1, options_.uploaders); ++i) uploaders_.emplace_back([this] { uploader_loop(); });
@@ -16,10 +17,16 @@ BlobSaver::~BlobSaver() {
   if (!finished_) abort();
 }
 
-bool BlobSaver::save(BlobType type, const Id& id, Bytes plaintext) {
+bool BlobSaver::save(BlobType type, const Id& id, std::shared_ptr<const Bytes> owner, ByteSpan data) {
   if (failed_.load()) return false;
-  size_t weight = plaintext.size() + 64;
-  return jobs_.push(Job{type, id, std::move(plaintext)}, weight) && !failed_.load();
+  size_t weight = data.size() + 64;
+  return jobs_.push(Job{type, id, std::move(owner), data}, weight) && !failed_.load();
+}
+
+bool BlobSaver::save(BlobType type, const Id& id, Bytes plaintext) {
+  auto owner = std::make_shared<const Bytes>(std::move(plaintext));
+  ByteSpan span(*owner);
+  return save(type, id, std::move(owner), span);
 }
 
 Id BlobSaver::save_if_new(BlobType type, Bytes plaintext) {
@@ -36,6 +43,8 @@ void BlobSaver::fail(Status s) {
   failed_.store(true);
   jobs_.abort();
   uploads_.abort();
+  std::lock_guard lock(inflight_mu_);
+  inflight_cv_.notify_all();
 }
 
 Status BlobSaver::status() const {
@@ -45,13 +54,25 @@ Status BlobSaver::status() const {
 
 void BlobSaver::submit_pack(PackWriter& writer) {
   if (writer.empty()) return;
-  if (!uploads_.push(writer.finish())) return;  // aborted
+  {
+    std::unique_lock lock(inflight_mu_);
+    inflight_cv_.wait(lock, [&] { return failed_.load() || inflight_ < std::max(1, options_.uploaders); });
+    if (failed_.load()) return;
+    ++inflight_;
+  }
+  uploads_.push(writer.finish());  // false only once aborted
+}
+
+void BlobSaver::pack_done() {
+  std::lock_guard lock(inflight_mu_);
+  --inflight_;
+  inflight_cv_.notify_one();
 }
 
 void BlobSaver::worker_loop() {
   const size_t target = repo_.config().pack_size;
   // Reserve room for a full pack plus one maximal blob: untouched pages cost no RSS.
-  PackWriter data_writer(repo_.keys(), repo_.config().compression_level, target + (9 << 20));
+  PackWriter data_writer(repo_.keys(), repo_.config().compression_level, target + (9 << 20), pack_buffers_);
   while (auto job = jobs_.pop()) {
     if (job->type == BlobType::kTree) {
       std::lock_guard lock(tree_mu_);
@@ -69,12 +90,15 @@ void BlobSaver::worker_loop() {
 
 void BlobSaver::uploader_loop() {
   while (auto pack = uploads_.pop()) {
-    Status s = repo_.write_pack(pack->pack_id, pack->data);
+    Status s = repo_.write_pack(pack->pack_id, *pack->data);
+    size_t pack_size = pack->data->size();
+    pack->data.reset();  // back to the pool before waking a worker with the next pack
+    pack_done();
     if (!s.is_ok()) {
       fail(std::move(s));
       return;
     }
-    stats_.packed_bytes += pack->data.size();
+    stats_.packed_bytes += pack_size;
     stats_.packs++;
     repo_.index().add_pack(pack->pack_id, pack->entries);
     bool flush = false;

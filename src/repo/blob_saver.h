@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -41,7 +42,7 @@ class BlobSaver {
   struct Options {
     int workers = 2;
     int uploaders = 1;
-    size_t queue_bytes = 32 << 20;
+    size_t queue_bytes = 16 << 20;
     size_t index_every_packs = 64;
   };
 
@@ -51,8 +52,11 @@ class BlobSaver {
   BlobSaver& operator=(const BlobSaver&) = delete;
 
   // Queues a blob whose id the caller reserved (Index::reserve() returned
-  // true). Blocks while the queue is full. Returns false once the saver has
-  // failed or was aborted (status() tells why).
+  // true). `data` lies inside `owner`, which is kept alive until the blob is
+  // packed (so a reader can hand over slices of its buffer without copying).
+  // Blocks while the queue is full. Returns false once the saver has failed
+  // or was aborted (status() tells why).
+  bool save(BlobType type, const Id& id, std::shared_ptr<const Bytes> owner, ByteSpan data);
   bool save(BlobType type, const Id& id, Bytes plaintext);
 
   // Computes the id, and queues the blob unless the repository has it.
@@ -72,18 +76,27 @@ class BlobSaver {
   struct Job {
     BlobType type;
     Id id;
-    Bytes data;
+    std::shared_ptr<const Bytes> owner;
+    ByteSpan data;
   };
   void worker_loop();
   void uploader_loop();
   void fail(Status s);
   void submit_pack(PackWriter& writer);
+  void pack_done();
   Status flush_index();
 
   Repository& repo_;
   Options options_;
   BoundedQueue<Job> jobs_;
   BoundedQueue<PackWriter::Finished> uploads_;
+  // Packs handed to uploaders and not yet written, at most options_.uploaders:
+  // a finished pack waits in its worker until an uploader is free, so memory
+  // holds one pack per worker plus one per uploader.
+  std::mutex inflight_mu_;
+  std::condition_variable inflight_cv_;
+  int inflight_ = 0;
+  std::shared_ptr<BufferPool> pack_buffers_;
   std::mutex tree_mu_;
   std::unique_ptr<PackWriter> tree_writer_;
   std::mutex index_mu_;

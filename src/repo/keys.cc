@@ -86,6 +86,13 @@ void RepoKeys::seal(ByteSpan plaintext, ByteSpan aad, Bytes& out) const {
   aead.seal(plaintext, aad, out);
 }
 
+void RepoKeys::seal_in_place(Bytes& buf, size_t start, ByteSpan aad) const {
+  const auto& [epoch, aead] = aeads_.back();
+  buf[start] = kEnvelopeVersion;
+  for (int i = 0; i < 4; ++i) buf[start + 1 + static_cast<size_t>(i)] = static_cast<uint8_t>(epoch >> (8 * i));
+  aead.seal_in_place(buf, start + 5, aad);
+}
+
 Status RepoKeys::open(ByteSpan sealed, ByteSpan aad, Bytes& out) const {
   if (sealed.size() < kEnvelopeOverhead) return Status(ErrorCode::kCorrupt, "sealed object too short");
   if (sealed[0] != kEnvelopeVersion)

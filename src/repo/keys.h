@@ -42,6 +42,8 @@ struct MasterKey {
 //   sealed := version[1]=0x01 epoch[4, LE] nonce[12] ciphertext tag[16]
 inline constexpr uint8_t kEnvelopeVersion = 1;
 inline constexpr size_t kEnvelopeOverhead = 1 + 4 + crypto::kAeadOverhead;
+// Bytes before the ciphertext: version, epoch, nonce.
+inline constexpr size_t kEnvelopeHeader = 1 + 4 + crypto::kNonceSize;
 
 class RepoKeys {
  public:
@@ -51,6 +53,9 @@ class RepoKeys {
   Id blob_id(ByteSpan plaintext) const;
   // Seals with the current data key; appends the envelope to `out`.
   void seal(ByteSpan plaintext, ByteSpan aad, Bytes& out) const;
+  // Seals in place: `buf` holds kEnvelopeHeader reserved bytes at `start`,
+  // then the plaintext up to its end (see Aead::seal_in_place).
+  void seal_in_place(Bytes& buf, size_t start, ByteSpan aad) const;
   // Appends the plaintext to `out`; kCorrupt if it does not authenticate.
   Status open(ByteSpan sealed, ByteSpan aad, Bytes& out) const;
   // The FastCDC gear table, derived from the id key.

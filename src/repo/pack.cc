@@ -1,5 +1,7 @@
 #include "repo/pack.h"
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "compress/zstd.h"
@@ -33,27 +35,38 @@ Bytes blob_aad(BlobType type, const Id& id) {
   return aad;
 }
 
-PackWriter::PackWriter(const RepoKeys& keys, int compression_level, size_t reserve)
-    : keys_(keys), level_(compression_level), reserve_(reserve), pack_id_(Id::random()) {}
+PackWriter::PackWriter(const RepoKeys& keys, int compression_level, size_t reserve,
+                       std::shared_ptr<BufferPool> pool)
+    : keys_(keys), level_(compression_level), reserve_(reserve), pool_(std::move(pool)), pack_id_(Id::random()) {}
 
 void PackWriter::add(BlobType type, const Id& id, ByteSpan plaintext) {
-  if (data_.empty() && reserve_) data_.reserve(reserve_);
+  if (!data_) data_ = pool_ ? pool_->acquire(reserve_) : std::make_shared<Bytes>();
+  Bytes& data = *data_;
+  if (data.empty() && reserve_ && data.capacity() < reserve_) data.reserve(reserve_);
   PackEntry e;
   e.id = id;
   e.type = type;
-  e.offset = static_cast<uint32_t>(data_.size());
+  e.offset = static_cast<uint32_t>(data.size());
   e.raw_length = static_cast<uint32_t>(plaintext.size());
-  ByteSpan stored = plaintext;
+  Bytes aad = blob_aad(type, id);
+  // Compress straight into the pack and seal there in place; data that does
+  // not compress is encrypted from the caller's buffer into the pack. Either
+  // way the plaintext is not copied.
   if (level_ > 0 && plaintext.size() > 64) {
-    scratch_.clear();
-    size_t n = compress::zstd_compress(plaintext, level_, scratch_);
+    size_t body = e.offset + kEnvelopeHeader;
+    data.resize(body + compress::zstd_compress_bound(plaintext.size()));
+    size_t n = compress::zstd_compress_into(plaintext, level_, MutableByteSpan(data.data() + body, data.size() - body));
     if (n < plaintext.size()) {
-      stored = scratch_;
       e.compression = Compression::kZstd;
+      data.resize(body + n);
+      keys_.seal_in_place(data, e.offset, aad);
     }
   }
-  keys_.seal(stored, blob_aad(type, id), data_);
-  e.length = static_cast<uint32_t>(data_.size() - e.offset);
+  if (e.compression == Compression::kNone) {
+    data.resize(e.offset);
+    keys_.seal(plaintext, aad, data);
+  }
+  e.length = static_cast<uint32_t>(data.size() - e.offset);
   entries_.push_back(e);
 }
 
@@ -67,12 +80,14 @@ PackWriter::Finished PackWriter::finish() {
     put_varint(toc, e.length);
     put_varint(toc, e.raw_length);
   }
-  size_t header_start = data_.size();
-  keys_.seal(toc, header_aad(pack_id_), data_);
-  put_fixed32(data_, static_cast<uint32_t>(data_.size() - header_start));
+  if (!data_) data_ = std::make_shared<Bytes>();
+  Bytes& data = *data_;
+  size_t header_start = data.size();
+  keys_.seal(toc, header_aad(pack_id_), data);
+  put_fixed32(data, static_cast<uint32_t>(data.size() - header_start));
   Finished f{pack_id_, std::move(data_), std::move(entries_)};
   pack_id_ = Id::random();
-  data_ = Bytes();
+  data_.reset();
   entries_.clear();
   return f;
 }

@@ -13,10 +13,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "repo/id.h"
 #include "repo/keys.h"
+#include "util/buffer_pool.h"
 #include "util/bytes.h"
 #include "util/status.h"
 
@@ -42,18 +44,20 @@ Bytes blob_aad(BlobType type, const Id& id);
 // Assembles one pack in memory. Not thread-safe; one writer per thread.
 class PackWriter {
  public:
-  // `reserve` pre-sizes the buffer (the pack size target) to avoid regrowth.
-  PackWriter(const RepoKeys& keys, int compression_level, size_t reserve = 0);
+  // `reserve` pre-sizes the buffer (the pack size target) to avoid regrowth;
+  // buffers come from `pool` when given.
+  PackWriter(const RepoKeys& keys, int compression_level, size_t reserve = 0,
+             std::shared_ptr<BufferPool> pool = nullptr);
 
   // Compresses (when it pays) and seals `plaintext`, and appends it.
   void add(BlobType type, const Id& id, ByteSpan plaintext);
-  size_t size() const { return data_.size(); }
+  size_t size() const { return data_ ? data_->size() : 0; }
   size_t count() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
 
   struct Finished {
     Id pack_id;
-    Bytes data;
+    std::shared_ptr<Bytes> data;  // returns to the pool when released
     std::vector<PackEntry> entries;
   };
   // Seals the header and returns the pack; the writer is then empty again.
@@ -63,9 +67,9 @@ class PackWriter {
   const RepoKeys& keys_;
   int level_;
   size_t reserve_;
+  std::shared_ptr<BufferPool> pool_;
   Id pack_id_;
-  Bytes data_;
-  Bytes scratch_;
+  std::shared_ptr<Bytes> data_;
   std::vector<PackEntry> entries_;
 };
 
