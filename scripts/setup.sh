@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what lifeboat needs to build and test on Debian 12, from Debian's
+# packages only. Idempotent: does nothing when everything is present.
+#   scripts/setup.sh          build + test dependencies
+#   scripts/setup.sh --bench  also the peers for bench/compare.sh (restic, borg)
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake ninja-build pkg-config
+  libssl-dev libzstd-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 acl attr
+)
+if [ "${1:-}" = "--bench" ]; then PKGS+=(restic borgbackup time); fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all dependencies present" >&2
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done" >&2

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs the whole test suite: unit tests and end-to-end
+# tests on the normal build, then the unit tests and the CLI end-to-end
+# suites again on an ASan+UBSan build.
+#   scripts/test.sh            everything
+#   QUICK=1 scripts/test.sh    skip the sanitizer build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+JOBS="${JOBS:-$(nproc)}"
+start=$(date +%s)
+
+echo "== build (RelWithDebInfo)" >&2
+scripts/build.sh
+echo "== tests" >&2
+ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 1200
+
+if [ "${QUICK:-0}" != 1 ]; then
+  echo "== build (ASan+UBSan)" >&2
+  BUILD_DIR=build-asan SANITIZE=1 BUILD_TYPE=Debug scripts/build.sh
+  echo "== tests under ASan+UBSan" >&2
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  # The crash loop and disk-full suites measure the same code as above at a
+  # sanitizer's pace; the unit and CLI suites cover the sanitizer's ground.
+  ctest --test-dir build-asan --output-on-failure -j "$JOBS" --timeout 1200 -E 'e2e_test_crash|e2e_test_diskfull'
+fi
+echo "== all tests passed in $(( $(date +%s) - start )) s" >&2
