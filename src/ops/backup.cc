@@ -22,6 +22,8 @@
 #include "sources/fs/exclude.h"
 #include "sources/fs/file_cache.h"
 #include "sources/fs/metadata.h"
+#include "sources/fs/scanner.h"
+#include "ops/tree_walk.h"
 #include "util/bounded_queue.h"
 #include "util/buffer_pool.h"
 #include "util/path.h"
@@ -37,10 +39,6 @@ using repo::Node;
 using repo::NodeType;
 
 namespace {
-
-std::string join(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
 
 class Fd {
  public:
@@ -67,12 +65,6 @@ int open_noatime(int dirfd, const char* name, int flags) {
   return fd;
 }
 
-// The backup paths as a tree: "/a/b" and "/a/c" share the directory /a.
-struct PathTrie {
-  bool target = false;
-  std::map<std::string, PathTrie> children;
-};
-
 // A directory being assembled. `pending` counts the walker's own hold plus
 // every child still being read or walked; whoever brings it to zero
 // finalises the directory (encodes and stores its tree) and releases the
@@ -96,12 +88,11 @@ struct FileJob {
 
 class Archiver {
  public:
-  Archiver(repo::Repository& repo, const BackupOptions& options, const OpContext& ctx, BackupProgress* progress)
-      : repo_(repo),
+  Archiver(const RepositoryOpener& open, const BackupOptions& options, const OpContext& ctx, BackupProgress* progress)
+      : open_(open),
         options_(options),
         ctx_(ctx),
         progress_(progress ? progress : &own_progress_),
-        cdc_(repo.keys().gear_table(), repo.config().chunker),
         workers_(options.workers > 0 ? options.workers
                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
         file_jobs_(static_cast<size_t>(workers_) * 64) {}
@@ -110,9 +101,10 @@ class Archiver {
 
  private:
   Status prepare_targets();
-  void walk_virtual(DirState* dir, const PathTrie& trie);
-  void walk_real(DirState* dir, int dirfd, dev_t device);
-  void dispatch_children(DirState* dir, int dirfd, dev_t device, const PathTrie* trie);
+  Result<BackupResult> archive();
+  // Consumes the listing of `dir` (the next in the scanner's stream), hands
+  // its files to the readers and walks the entered subdirectories.
+  void walk(DirState* dir);
   void release(DirState* dir);
   void finalize(DirState* dir);
   void reader_loop();
@@ -121,12 +113,13 @@ class Archiver {
   void warn(std::string message);
   bool stopping() const { return ctx_.cancelled() || saver_->status().code() != ErrorCode::kOk; }
 
-  repo::Repository& repo_;
+  const RepositoryOpener& open_;
+  repo::Repository* repo_ = nullptr;
   const BackupOptions& options_;
   const OpContext& ctx_;
   BackupProgress own_progress_;
   BackupProgress* progress_;
-  chunk::FastCdc cdc_;
+  std::optional<chunk::FastCdc> cdc_;
   int workers_;
   BoundedQueue<FileJob> file_jobs_;
   std::unique_ptr<repo::BlobSaver> saver_;
@@ -137,7 +130,7 @@ class Archiver {
   std::unique_ptr<fs::FileCacheReader> old_cache_;
   std::unique_ptr<fs::FileCacheWriter> new_cache_;
   std::vector<std::string> targets_;
-  PathTrie trie_;
+  BoundedQueue<fs::ScannedDir> listings_{32 * 1024};  // bounded in entries
   int64_t start_ns_ = 0;
 
   std::mutex mu_;  // guards warnings_, root_, summary counters below
@@ -166,21 +159,6 @@ Status Archiver::prepare_targets() {
   }
   std::sort(targets_.begin(), targets_.end());
   targets_.erase(std::unique(targets_.begin(), targets_.end()), targets_.end());
-  for (const auto& t : targets_) {
-    PathTrie* node = &trie_;
-    if (t == "/") {
-      node->target = true;
-      continue;
-    }
-    size_t start = 1;
-    while (start <= t.size()) {
-      size_t end = t.find('/', start);
-      if (end == std::string::npos) end = t.size();
-      node = &node->children[t.substr(start, end - start)];
-      start = end + 1;
-    }
-    node->target = true;
-  }
   for (const auto& pattern : options_.excludes) excludes_.add(pattern);
   for (const auto& file : options_.exclude_files) LB_RETURN_IF_ERROR(excludes_.add_file(file));
   return Status::ok();
@@ -192,146 +170,78 @@ bool Archiver::cache_hit(const Node& node, const fs::CachedFile* cached) const {
     return false;
   if (cached->content.empty() != (node.size == 0)) return false;
   for (const Id& id : cached->content)
-    if (!repo_.index().contains(id)) return false;  // pruned since: read again
+    if (!repo_->index().contains(id)) return false;  // pruned since: read again
   return true;
 }
 
-// The walker: for a real directory, list it, stat every entry, then hand
-// files to the readers and recurse into subdirectories, depth first.
-void Archiver::walk_real(DirState* dir, int dirfd, dev_t device) {
-  std::vector<std::string> names;
-  {
-    int fd2 = ::dup(dirfd);
-    DIR* d = fd2 >= 0 ? ::fdopendir(fd2) : nullptr;
-    if (!d) {
-      if (fd2 >= 0) ::close(fd2);
-      warn(posix_error(errno, "unable to list " + escape_name(dir->path)).message());
-    } else {
-      errno = 0;
-      while (struct dirent* e = ::readdir(d)) {
-        if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-        names.emplace_back(e->d_name);
-      }
-      if (errno != 0) warn(posix_error(errno, "unable to list " + escape_name(dir->path)).message());
-      ::closedir(d);
-    }
+void Archiver::walk(DirState* dir) {
+  auto listing = listings_.pop();
+  if (!listing || listing->path != dir->path) {
+    // The scanner stopped early (cancelled) or, impossibly, went out of order.
+    dir->dropped.assign(dir->children.size(), false);
+    dir->cacheable.assign(dir->children.size(), false);
+    release(dir);
+    return;
   }
-  std::sort(names.begin(), names.end());
+  if (listing->failed && dir->parent) {
+    dir->parent->dropped[dir->slot] = true;
+    DirState* parent = dir->parent;
+    delete dir;
+    release(parent);
+    return;
+  }
+  dir->children = std::move(listing->children);
+  dir->dropped.assign(dir->children.size(), false);
+  dir->cacheable.assign(dir->children.size(), false);
   std::vector<fs::CachedFile> cached;
   if (old_cache_) cached = old_cache_->load_dir(dir->path);
   dir->had_cache = !cached.empty();
-  dir->children.reserve(names.size());
-  for (const auto& name : names) {
-    std::string full = join(dir->path, name);
-    if (excludes_.excluded(full)) continue;
-    struct stat st;
-    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno != ENOENT) warn(posix_error(errno, "unable to stat " + escape_name(full)).message());
-      continue;  // vanished since listing: not an error
-    }
-    Node n;
-    n.name = name;
-    Status s = fs::fill_node(full, st, owners_, n);
-    if (!s.is_ok()) warn(s.message());
-    if (n.type == NodeType::kFile) {
-      auto it = std::lower_bound(cached.begin(), cached.end(), name,
-                                 [](const fs::CachedFile& c, const std::string& k) { return c.name < k; });
-      const fs::CachedFile* c = (it != cached.end() && it->name == name) ? &*it : nullptr;
-      if (cache_hit(n, c)) {
-        n.content = c->content;
-        dir->cacheable.push_back(true);
-        files_unmodified_++;
-        progress_->files_done++;
-        progress_->bytes_done += n.size;
-      } else {
-        dir->cacheable.push_back(false);  // decided after reading
-        (c ? files_changed_ : files_new_)++;
-      }
-      files_total_++;
-      bytes_total_ += n.size;
-    } else {
-      dir->cacheable.push_back(false);
-    }
-    dir->children.push_back(std::move(n));
-  }
-  dir->dropped.assign(dir->children.size(), false);
-  dispatch_children(dir, dirfd, device, nullptr);
-}
-
-// Second pass over a directory whose children vector is complete (so
-// readers may fill slots while the walker goes on).
-void Archiver::dispatch_children(DirState* dir, int dirfd, dev_t device, const PathTrie* trie) {
+  // First pass: decide every file from the cache, so the children vector is
+  // complete before any reader touches a slot.
+  std::vector<size_t> to_read;
   for (size_t i = 0; i < dir->children.size(); ++i) {
-    if (stopping()) break;
     Node& n = dir->children[i];
-    std::string full = join(dir->path, n.name);
-    if (n.type == NodeType::kFile) {
-      if (dir->cacheable[i]) continue;  // files cache hit: content known
-      dir->pending++;
-      if (!file_jobs_.push(FileJob{dir, i, full})) {
-        dir->pending--;
-        break;
-      }
-    } else if (n.type == NodeType::kDir) {
-      auto child = std::make_unique<DirState>();
-      child->parent = dir;
-      child->slot = i;
-      child->path = full;
-      dir->pending++;
-      dirs_total_++;
-      const PathTrie* sub = nullptr;
-      if (trie) {
-        auto it = trie->children.find(n.name);
-        if (it != trie->children.end()) sub = &it->second;
-      }
-      DirState* raw = child.release();
-      if (sub && !sub->target) {
-        walk_virtual(raw, *sub);
-      } else if (options_.one_file_system && n.device != static_cast<uint64_t>(device) && !sub) {
-        release(raw);  // a mount point: recorded, not entered
-      } else {
-        Fd fd(open_noatime(dirfd, n.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
-        if (fd.get() < 0) {
-          warn(posix_error(errno, "unable to open directory " + escape_name(full)).message());
-          dir->dropped[i] = true;
-          raw->pending = 0;
-          delete raw;
-          dir->pending--;
-          continue;
-        }
-        walk_real(raw, fd.get(), sub ? static_cast<dev_t>(n.device) : device);
-      }
+    if (n.type != NodeType::kFile) continue;
+    auto it = std::lower_bound(cached.begin(), cached.end(), n.name,
+                               [](const fs::CachedFile& c, const std::string& k) { return c.name < k; });
+    const fs::CachedFile* c = (it != cached.end() && it->name == n.name) ? &*it : nullptr;
+    files_total_++;
+    bytes_total_ += n.size;
+    if (cache_hit(n, c)) {
+      n.content = c->content;
+      dir->cacheable[i] = true;
+      files_unmodified_++;
+      progress_->files_done++;
+      progress_->bytes_done += n.size;
+    } else {
+      (c ? files_changed_ : files_new_)++;
+      to_read.push_back(i);
+    }
+  }
+  for (size_t i : to_read) {
+    if (stopping()) break;
+    dir->pending++;
+    if (!file_jobs_.push(FileJob{dir, i, child_path(dir->path, dir->children[i].name)})) {
+      dir->pending--;
+      break;
+    }
+  }
+  for (size_t i = 0; i < dir->children.size(); ++i) {
+    Node& n = dir->children[i];
+    if (n.type != NodeType::kDir) continue;
+    auto* child = new DirState();
+    child->parent = dir;
+    child->slot = i;
+    child->path = child_path(dir->path, n.name);
+    dir->pending++;
+    dirs_total_++;
+    if (listing->enter[i] && !stopping()) {
+      walk(child);
+    } else {
+      release(child);  // a mount point with -x: recorded, not entered
     }
   }
   release(dir);
-}
-
-// An intermediate directory on the way to a backup path: only the trie's
-// children, each stat()ed by full path.
-void Archiver::walk_virtual(DirState* dir, const PathTrie& trie) {
-  for (const auto& [name, sub] : trie.children) {
-    std::string full = join(dir->path, name);
-    struct stat st;
-    Node n;
-    n.name = name;
-    if (::lstat(full.c_str(), &st) != 0) {
-      warn(posix_error(errno, "unable to stat " + escape_name(full)).message());
-      continue;
-    }
-    Status s = fs::fill_node(full, st, owners_, n);
-    if (!s.is_ok()) warn(s.message());
-    if (n.type == NodeType::kFile) {
-      files_total_++;
-      bytes_total_ += n.size;
-      files_new_++;
-    }
-    dir->children.push_back(std::move(n));
-    dir->cacheable.push_back(false);
-  }
-  dir->dropped.assign(dir->children.size(), false);
-  // Children that are real directories are opened by full path.
-  Fd fd(::open(dir->path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  dispatch_children(dir, fd.get() >= 0 ? fd.get() : AT_FDCWD, 0, &trie);
 }
 
 void Archiver::release(DirState* dir) {
@@ -350,8 +260,8 @@ void Archiver::finalize(DirState* dir) {
     tree.nodes.push_back(std::move(n));
   }
   Bytes encoded = repo::encode_tree(tree);
-  Id id = repo_.keys().blob_id(encoded);
-  bool is_new = repo_.index().reserve(id, BlobType::kTree);
+  Id id = repo_->keys().blob_id(encoded);
+  bool is_new = repo_->index().reserve(id, BlobType::kTree);
   if (is_new) saver_->save(BlobType::kTree, id, std::move(encoded));
   if (dir->parent) {
     if (!is_new) dirs_unmodified_++;
@@ -398,7 +308,7 @@ void Archiver::read_file(FileJob& job) {
   if (!S_ISREG(st.st_mode)) return drop(EINVAL, "changed type during backup:");
   ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
 
-  const size_t max_chunk = repo_.config().chunker.max_size;
+  const size_t max_chunk = repo_->config().chunker.max_size;
   std::shared_ptr<Bytes> buf;
   size_t start = 0, end = 0;
   bool eof = false;
@@ -406,7 +316,7 @@ void Archiver::read_file(FileJob& job) {
   node.content.clear();
   for (;;) {
     ByteSpan view = buf ? ByteSpan(buf->data() + start, end - start) : ByteSpan();
-    size_t len = view.empty() ? 0 : cdc_.cut(view);
+    size_t len = view.empty() ? 0 : cdc_->cut(view);
     bool need_more = !eof && (view.empty() || (len == view.size() && view.size() < max_chunk));
     if (need_more) {
       uint64_t expected = static_cast<uint64_t>(st.st_size) > total ? static_cast<uint64_t>(st.st_size) - total : 0;
@@ -434,9 +344,9 @@ void Archiver::read_file(FileJob& job) {
     if (view.empty()) break;
     if (stopping()) return;
     ByteSpan chunk = view.first(len);
-    Id id = repo_.keys().blob_id(chunk);
+    Id id = repo_->keys().blob_id(chunk);
     node.content.push_back(id);
-    if (repo_.index().reserve(id, BlobType::kData)) {
+    if (repo_->index().reserve(id, BlobType::kData)) {
       if (!saver_->save(BlobType::kData, id, buf, chunk)) return;
     }
     progress_->bytes_done += len;
@@ -454,18 +364,42 @@ void Archiver::read_file(FileJob& job) {
 }
 
 Result<BackupResult> Archiver::run() {
-  start_ns_ = repo_.clock().now_ns();
+  start_ns_ = SystemClock::instance().now_ns();
   LB_RETURN_IF_ERROR(prepare_targets());
+  // The scan starts before the repository is open: the walk's system calls
+  // overlap the key derivation (~0.2 s of scrypt).
+  fs::Scanner::Options so;
+  so.targets = targets_;
+  so.excludes = &excludes_;
+  so.one_file_system = options_.one_file_system;
+  fs::Scanner scanner(so, listings_, owners_);
+  std::thread scan_thread([&] { scanner.run(); });
+  auto result = archive();
+  listings_.abort();  // stops the scanner if the archive ended early
+  scan_thread.join();
+  if (result.is_ok()) {
+    auto scan_warnings = scanner.take_warnings();
+    auto& w = result->warnings;
+    w.insert(w.begin(), scan_warnings.begin(), scan_warnings.end());
+    result->snapshot.summary.errors = w.size();
+  }
+  return result;
+}
+
+Result<BackupResult> Archiver::archive() {
+  LB_ASSIGN_OR_RETURN(repo_, open_());
+  start_ns_ = repo_->clock().now_ns();
+  cdc_.emplace(repo_->keys().gear_table(), repo_->config().chunker);
 
   repo::LockOwner owner{ctx_.hostname, ctx_.username, ctx_.pid, "backup"};
-  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo_, false, owner));
-  LB_RETURN_IF_ERROR(repo_.load_index());
+  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(*repo_, false, owner));
+  LB_RETURN_IF_ERROR(repo_->load_index());
   // Packs left by an interrupted backup are adopted, so their blobs are reused.
-  LB_RETURN_IF_ERROR(repo_.index_unindexed_packs().status());
+  LB_RETURN_IF_ERROR(repo_->index_unindexed_packs().status());
 
   std::string cache_path;
   if (!options_.cache_root.empty()) {
-    cache_path = fs::file_cache_path(options_.cache_root, repo_.config().id, ctx_.hostname, targets_);
+    cache_path = fs::file_cache_path(options_.cache_root, repo_->config().id, ctx_.hostname, targets_);
     old_cache_ = fs::FileCacheReader::open(cache_path);
     auto writer = fs::FileCacheWriter::create(cache_path);
     if (writer.is_ok()) new_cache_ = std::move(*writer);
@@ -474,11 +408,12 @@ Result<BackupResult> Archiver::run() {
 
   repo::BlobSaver::Options so;
   so.workers = workers_;
-  saver_ = std::make_unique<repo::BlobSaver>(repo_, so);
+  saver_ = std::make_unique<repo::BlobSaver>(*repo_, so);
 
-  std::thread scanner;
+  std::thread counter;
   if (options_.scan) {
-    scanner = std::thread([this] {
+    // For the progress ETA only: a quick count of files and bytes.
+    counter = std::thread([this] {
       uint64_t files = 0, bytes = 0;
       std::vector<std::string> stack(targets_.begin(), targets_.end());
       while (!stack.empty() && !stopping() && !progress_->scan_finished.load()) {
@@ -494,7 +429,7 @@ Result<BackupResult> Archiver::run() {
           if (!d) continue;
           while (struct dirent* e = ::readdir(d)) {
             if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-            std::string c = join(p, e->d_name);
+            std::string c = child_path(p, e->d_name);
             if (!excludes_.excluded(c)) stack.push_back(c);
           }
           ::closedir(d);
@@ -511,18 +446,11 @@ Result<BackupResult> Archiver::run() {
 
   auto* root = new DirState();
   root->path = "/";
-  if (trie_.target) {
-    Fd fd(open_noatime(AT_FDCWD, "/", O_RDONLY | O_DIRECTORY));
-    struct stat st;
-    ::fstat(fd.get(), &st);
-    walk_real(root, fd.get(), st.st_dev);
-  } else {
-    walk_virtual(root, trie_);
-  }
+  walk(root);
   file_jobs_.close();
   for (auto& t : readers) t.join();
   progress_->scan_finished = true;
-  if (scanner.joinable()) scanner.join();
+  if (counter.joinable()) counter.join();
 
   if (ctx_.cancelled()) {
     saver_->abort();
@@ -532,14 +460,12 @@ Result<BackupResult> Archiver::run() {
   Status saver_status = saver_->status();
   {
     std::unique_lock lock(mu_);
-    // Every directory has been released once the readers are done, unless
-    // the saver failed and readers stopped early.
     if (!root_tree_ && saver_status.is_ok()) return Status(ErrorCode::kInternal, "backup: root tree was not built");
   }
   Status finished = saver_->finish();
   if (!finished.is_ok()) return finished.with_context("backup failed");
 
-  int64_t end_ns = repo_.clock().now_ns();
+  int64_t end_ns = repo_->clock().now_ns();
   repo::Snapshot snap;
   snap.time_ns = options_.time_ns.value_or(start_ns_);
   snap.hostname = ctx_.hostname;
@@ -569,14 +495,14 @@ Result<BackupResult> Archiver::run() {
   m.backup_start_ns = start_ns_;
   m.backup_end_ns = end_ns;
   // The parent: the newest earlier snapshot of the same host and paths.
-  if (auto snaps = repo_.load_snapshots(); snaps.is_ok()) {
+  if (auto snaps = repo_->load_snapshots(); snaps.is_ok()) {
     for (auto it = snaps->rbegin(); it != snaps->rend(); ++it)
       if (it->hostname == snap.hostname && it->paths == snap.paths) {
         snap.parent = it->id;
         break;
       }
   }
-  LB_RETURN_IF_ERROR(repo_.save_snapshot(snap));
+  LB_RETURN_IF_ERROR(repo_->save_snapshot(snap));
   if (new_cache_) {
     Status s = new_cache_->commit();
     if (!s.is_ok()) warn("files cache not updated: " + s.message());
@@ -590,10 +516,16 @@ Result<BackupResult> Archiver::run() {
 
 }  // namespace
 
+Result<BackupResult> backup(const RepositoryOpener& open, const BackupOptions& options, const OpContext& ctx,
+                            BackupProgress* progress) {
+  Archiver archiver(open, options, ctx, progress);
+  return archiver.run();
+}
+
 Result<BackupResult> backup(repo::Repository& repo, const BackupOptions& options, const OpContext& ctx,
                             BackupProgress* progress) {
-  Archiver archiver(repo, options, ctx, progress);
-  return archiver.run();
+  RepositoryOpener open = [&repo]() -> Result<repo::Repository*> { return &repo; };
+  return backup(open, options, ctx, progress);
 }
 
 }  // namespace lifeboat::ops

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,13 @@ struct BackupResult {
 };
 
 Result<BackupResult> backup(repo::Repository& repo, const BackupOptions& options, const OpContext& ctx,
+                            BackupProgress* progress = nullptr);
+
+// Opens (or waits for) the repository. backup() calls it after the file-system
+// scan has started, so the walk overlaps the key derivation. The repository
+// must outlive the backup.
+using RepositoryOpener = std::function<Result<repo::Repository*>()>;
+Result<BackupResult> backup(const RepositoryOpener& open, const BackupOptions& options, const OpContext& ctx,
                             BackupProgress* progress = nullptr);
 
 }  // namespace lifeboat::ops

@@ -1,5 +1,7 @@
 #include <unistd.h>
 
+#include <future>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -69,8 +71,15 @@ int run_backup(Globals& g, const BackupArgs& a) {
   ops::OpContext ctx = make_context();
   if (!a.host.empty()) ctx.hostname = a.host;
 
-  auto repo = open_repository(g);
-  if (!repo.is_ok()) return fail(repo.status());
+  // Open the repository (key derivation) while the backup starts scanning.
+  std::unique_ptr<repo::Repository> repo;
+  auto opening = std::async(std::launch::async, [&g] { return open_repository(g); });
+  ops::RepositoryOpener opener = [&]() -> Result<repo::Repository*> {
+    auto r = opening.get();
+    if (!r.is_ok()) return r.status();
+    repo = std::move(*r);
+    return repo.get();
+  };
 
   bool show = stdout_is_terminal() && !g.quiet && !g.json;
   o.scan = show;
@@ -79,7 +88,7 @@ int run_backup(Globals& g, const BackupArgs& a) {
     return fmt::format("[{}] {} files, {}", format_clock(elapsed), progress.files_done.load(),
                        rate_and_eta(progress.bytes_done, progress.bytes_total, progress.scan_finished, elapsed));
   });
-  auto r = ops::backup(**repo, o, ctx, &progress);
+  auto r = ops::backup(opener, o, ctx, &progress);
   line.stop();
   if (!r.is_ok()) return fail(r.status());
   for (const auto& w : r->warnings) print_warning(w);
