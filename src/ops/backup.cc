@@ -463,6 +463,10 @@ Result<BackupResult> Archiver::archive() {
     if (!root_tree_ && saver_status.is_ok()) return Status(ErrorCode::kInternal, "backup: root tree was not built");
   }
   Status finished = saver_->finish();
+  if (finished.code() == ErrorCode::kNoSpace)
+    return finished.with_context(
+        "backup failed, the repository's storage is full (free space there and run the backup again; what was "
+        "stored is kept and reused)");
   if (!finished.is_ok()) return finished.with_context("backup failed");
 
   int64_t end_ns = repo_->clock().now_ns();

@@ -243,6 +243,13 @@ Result<CheckResult> Checker::run() {
     if (ctx_.cancelled()) return Status(ErrorCode::kCancelled, "check interrupted");
   }
   map_damage();
+  if (auto locks = repo::list_locks(repo_, ctx_.hostname); locks.is_ok()) {
+    for (const auto& l : *locks)
+      if (!l.readable)
+        error(fmt::format("lock {} is damaged (it does not open with the repository key); remove it with "
+                          "`lifeboat unlock --remove-all` when no other lifeboat process runs",
+                          l.id.short_hex()));
+  }
   LB_RETURN_IF_ERROR(lock->release());
   return std::move(result_);
 }

@@ -82,6 +82,7 @@ struct FileTarget {
   std::atomic<uint32_t> blobs_left{0};
   std::atomic<bool> created{false};
   std::atomic<bool> failed{false};
+  bool metadata_done = false;  // set by the writer of the last blob
 };
 
 struct BlobUse {
@@ -384,8 +385,17 @@ void Restorer::write_blob(ByteSpan data, const BlobUse& use) {
   } else {
     progress_->bytes_done += data.size();
   }
+  if (f.blobs_left.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    // The last blob of the file: every other write happened before this
+    // point, so owner, mode and times can be set on the open descriptor.
+    progress_->files_done++;
+    if (!f.failed.load() && f.node.links <= 1) {
+      Status s = fs::apply_metadata_fd(fd, f.path, f.node, meta_);
+      if (!s.is_ok()) warning(s.message());
+      f.metadata_done = true;
+    }
+  }
   ::close(fd);
-  if (f.blobs_left.fetch_sub(1) == 1) progress_->files_done++;
 }
 
 void Restorer::restore_pack(PackPlan& plan) {
@@ -498,7 +508,7 @@ Result<RestoreResult> Restorer::run() {
     threads.emplace_back([&] {
       for (size_t i; (i = next.fetch_add(1)) < files_.size();) {
         FileTarget& f = *files_[i];
-        if (f.failed.load()) continue;
+        if (f.failed.load() || f.metadata_done) continue;
         Status s = fs::apply_metadata(f.path, f.node, meta_);
         if (!s.is_ok()) warning(s.message());
       }

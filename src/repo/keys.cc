@@ -6,6 +6,7 @@
 #include "crypto/random.h"
 #include "util/encoding.h"
 #include "util/time_format.h"
+#include "util/utf8.h"
 
 namespace lifeboat::repo {
 namespace {
@@ -13,6 +14,15 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::string_view kKeyAad = "lifeboat key v1";
+
+// The associated data of a key file binds every field of it, so changing
+// any byte of a key file (even its host name) makes it fail to open.
+std::string key_file_aad(const json& j) {
+  json bound = json::array({j.value("version", 0), j.value("created", ""), j.value("hostname", ""),
+                            j.value("username", ""), j["kdf"].value("name", ""), j["kdf"].value("n", 0),
+                            j["kdf"].value("r", 0), j["kdf"].value("p", 0), j["kdf"].value("salt", "")});
+  return std::string(kKeyAad) + bound.dump();
+}
 
 std::string b64(ByteSpan b) { return base64_encode(b); }
 
@@ -119,17 +129,19 @@ Result<Bytes> create_key_file(const MasterKey& master, std::string_view password
   Bytes salt = crypto::random_bytes(32);
   crypto::Key256 kek;
   LB_RETURN_IF_ERROR(crypto::scrypt(password, salt, info.kdf, kek));
-  Bytes sealed;
-  std::string plain = master.to_json();
-  crypto::Aead(kek).seal(as_bytes(plain), as_bytes(kKeyAad), sealed);
   json j;
   j["version"] = 1;
   j["created"] = format_rfc3339(info.created_ns, true);
-  j["hostname"] = info.hostname;
-  j["username"] = info.username;
+  j["hostname"] = is_valid_utf8(info.hostname) ? info.hostname : escape_name(info.hostname);
+  j["username"] = is_valid_utf8(info.username) ? info.username : escape_name(info.username);
   j["kdf"] = {{"name", "scrypt"}, {"n", info.kdf.n}, {"r", info.kdf.r}, {"p", info.kdf.p}, {"salt", b64(salt)}};
+  Bytes sealed;
+  std::string plain = master.to_json();
+  crypto::Aead(kek).seal(as_bytes(plain), as_bytes(key_file_aad(j)), sealed);
   j["data"] = b64(sealed);
-  return to_bytes(j.dump(2) + "\n");
+  // Compact: no byte of the file is free whitespace, so any change to it
+  // either breaks the JSON or changes a bound field.
+  return to_bytes(j.dump());
 }
 
 Result<KeyFileInfo> parse_key_file_info(ByteSpan file) {
@@ -170,7 +182,7 @@ Result<MasterKey> open_key_file(ByteSpan file, std::string_view password) {
   crypto::Key256 kek;
   LB_RETURN_IF_ERROR(crypto::scrypt(password, *salt, info.kdf, kek));
   Bytes plain;
-  if (!crypto::Aead(kek).open(*sealed, as_bytes(kKeyAad), plain).is_ok())
+  if (!crypto::Aead(kek).open(*sealed, as_bytes(key_file_aad(j)), plain).is_ok())
     return Status(ErrorCode::kWrongPassword, "wrong password");
   return MasterKey::from_json(as_string_view(plain));
 }

@@ -8,9 +8,14 @@
 namespace lifeboat::cli {
 namespace {
 
+volatile sig_atomic_t graceful = 0;
+
 void on_signal(int) {
   static volatile sig_atomic_t seen = 0;
-  if (seen) ::_exit(kExitInterrupted);  // second Ctrl-C: stop now
+  // Commands that do not poll for cancellation stop at once; long ones
+  // (backup, restore, check) stop at the next safe point. A second Ctrl-C
+  // always stops at once.
+  if (seen || !graceful) ::_exit(kExitInterrupted);
   seen = 1;
   cancel_token().cancel();
 }
@@ -25,6 +30,8 @@ void install_signal_handlers() {
 }
 
 }  // namespace
+
+void enable_graceful_interrupt() { graceful = 1; }
 
 int run(int argc, char** argv) {
   install_signal_handlers();

@@ -50,6 +50,9 @@ int run(int argc, char** argv);
 // ------------------------------------------------------------ helpers
 
 CancelToken& cancel_token();
+// From now on Ctrl-C/SIGTERM cancels cancel_token() (and the operation
+// stops at a safe point, exit 130) instead of ending the process at once.
+void enable_graceful_interrupt();
 ops::OpContext make_context();
 
 // The passphrase from (in order) --password-file, --password-command,

@@ -68,6 +68,7 @@ int run_backup(Globals& g, const BackupArgs& a) {
     if (tag.empty() || tag.find(',') != std::string::npos)
       return fail(Status(ErrorCode::kInvalidArgument, fmt::format("invalid tag \"{}\": tags are non-empty and "
                                                                    "contain no comma", tag)));
+  enable_graceful_interrupt();
   ops::OpContext ctx = make_context();
   if (!a.host.empty()) ctx.hostname = a.host;
 

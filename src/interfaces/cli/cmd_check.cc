@@ -47,6 +47,7 @@ int run_check(Globals& g, const CheckArgs& a) {
   if (a.seed_given) o.seed = a.seed;
   auto repo = open_repository(g);
   if (!repo.is_ok()) return fail(repo.status());
+  enable_graceful_interrupt();
   ops::CheckProgress progress;
   auto start = std::chrono::steady_clock::now();
   ProgressLine line(stdout_is_terminal() && !g.quiet && !g.json && o.read_data, [&](double elapsed) {

@@ -41,6 +41,7 @@ int run_restore(Globals& g, const RestoreArgs& a) {
     fmt::print("restoring snapshot {} of {} from {} to {}\n", snap->id.short_hex(),
                escape_name(snap->paths.empty() ? "" : snap->paths[0]), format_local(snap->time_ns),
                escape_name(a.target));
+  enable_graceful_interrupt();
   ops::RestoreOptions o;
   o.target = a.target;
   o.includes = a.includes;

@@ -131,6 +131,19 @@ Status fill_node(const std::string& path, const struct stat& st, OwnerNames& nam
   return read_xattrs(path, node.xattrs);
 }
 
+namespace {
+struct timespec to_timespec(int64_t ns) {
+  struct timespec t;
+  t.tv_sec = ns / 1'000'000'000;
+  t.tv_nsec = ns % 1'000'000'000;
+  if (t.tv_nsec < 0) {  // times before 1970
+    t.tv_nsec += 1'000'000'000;
+    t.tv_sec -= 1;
+  }
+  return t;
+}
+}  // namespace
+
 Status apply_metadata(const std::string& path, const repo::Node& node, const MetadataOptions& options) {
   Status first;
   auto note = [&](Status s) {
@@ -151,18 +164,31 @@ Status apply_metadata(const std::string& path, const repo::Node& node, const Met
   if (!is_link && ::fchmodat(AT_FDCWD, path.c_str(), node.mode & 07777, 0) != 0)
     note(posix_error(errno, "unable to set permissions of " + path));
   if (options.times) {
-    struct timespec ts[2];
-    ts[0].tv_sec = node.atime_ns / 1'000'000'000;
-    ts[0].tv_nsec = node.atime_ns % 1'000'000'000;
-    ts[1].tv_sec = node.mtime_ns / 1'000'000'000;
-    ts[1].tv_nsec = node.mtime_ns % 1'000'000'000;
-    for (auto& t : ts)
-      if (t.tv_nsec < 0) {  // times before 1970
-        t.tv_nsec += 1'000'000'000;
-        t.tv_sec -= 1;
-      }
+    struct timespec ts[2] = {to_timespec(node.atime_ns), to_timespec(node.mtime_ns)};
     if (::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
       note(posix_error(errno, "unable to set times of " + path));
+  }
+  return first;
+}
+
+Status apply_metadata_fd(int fd, const std::string& path, const repo::Node& node, const MetadataOptions& options) {
+  Status first;
+  auto note = [&](Status s) {
+    if (first.is_ok() && !s.is_ok()) first = std::move(s);
+  };
+  if (options.owner && ::fchown(fd, node.uid, node.gid) != 0) note(posix_error(errno, "unable to set owner of " + path));
+  if (options.xattrs) {
+    for (const auto& x : node.xattrs) {
+      if (::fsetxattr(fd, x.name.c_str(), x.value.data(), x.value.size(), 0) != 0) {
+        if (errno == EPERM && !options.owner) continue;
+        note(posix_error(errno, "unable to set extended attribute " + x.name + " on " + path));
+      }
+    }
+  }
+  if (::fchmod(fd, node.mode & 07777) != 0) note(posix_error(errno, "unable to set permissions of " + path));
+  if (options.times) {
+    struct timespec ts[2] = {to_timespec(node.atime_ns), to_timespec(node.mtime_ns)};
+    if (::futimens(fd, ts) != 0) note(posix_error(errno, "unable to set times of " + path));
   }
   return first;
 }

@@ -51,4 +51,7 @@ struct MetadataOptions {
 // failing step; the rest is still attempted.
 Status apply_metadata(const std::string& path, const repo::Node& node, const MetadataOptions& options);
 
+// Same for an open regular file (saves the path lookups of a restore).
+Status apply_metadata_fd(int fd, const std::string& path, const repo::Node& node, const MetadataOptions& options);
+
 }  // namespace lifeboat::sources::fs
