@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "interfaces/cli/cli.h"
 #include "repo/lock.h"
@@ -27,7 +28,9 @@ void add_unlock_command(CLI::App& app, Globals& g) {
         if (!s.is_ok() && s.code() != ErrorCode::kNotFound) return fail(s);
         removed++;
       }
-      if (!g.quiet) fmt::print("removed {} lock{}, kept {} live lock{}\n", removed, removed == 1 ? "" : "s", kept,
+      if (g.json)
+        fmt::print("{}\n", nlohmann::json{{"message_type", "summary"}, {"removed", removed}, {"kept", kept}}.dump());
+      else if (!g.quiet) fmt::print("removed {} lock{}, kept {} live lock{}\n", removed, removed == 1 ? "" : "s", kept,
                                kept == 1 ? "" : "s");
       return kExitOk;
     };

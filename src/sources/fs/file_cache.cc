@@ -1,6 +1,7 @@
 #include "sources/fs/file_cache.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,17 +19,6 @@ namespace {
 constexpr std::string_view kMagic = "LBFC1\n";
 constexpr std::string_view kEndMagic = "LBFCEND1";
 constexpr size_t kFooterSize = 8 * 3 + 8;
-
-bool pread_all(int fd, uint8_t* buf, size_t n, uint64_t offset) {
-  size_t done = 0;
-  while (done < n) {
-    ssize_t r = ::pread(fd, buf + done, n - done, static_cast<off_t>(offset + done));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    done += static_cast<size_t>(r);
-  }
-  return true;
-}
 
 bool write_all(int fd, ByteSpan data) {
   size_t done = 0;
@@ -61,61 +51,50 @@ std::unique_ptr<FileCacheReader> FileCacheReader::open(const std::string& path) 
     ::close(fd);
     return r;
   }
-  uint64_t size = static_cast<uint64_t>(st.st_size);
-  uint8_t footer[kFooterSize];
-  uint8_t head[kMagic.size()];
-  if (!pread_all(fd, footer, kFooterSize, size - kFooterSize) || !pread_all(fd, head, kMagic.size(), 0) ||
-      as_string_view(ByteSpan(head, kMagic.size())) != kMagic ||
-      as_string_view(ByteSpan(footer + 24, 8)) != kEndMagic) {
-    ::close(fd);
+  // Mapped once: looking up a directory then costs no system call.
+  size_t size = static_cast<size_t>(st.st_size);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return r;
+  r->map_ = static_cast<const uint8_t*>(map);
+  r->size_ = size;
+  ByteSpan file(r->map_, size);
+  ByteSpan footer = file.subspan(size - kFooterSize);
+  if (as_string_view(file.first(kMagic.size())) != kMagic || as_string_view(footer.subspan(24, 8)) != kEndMagic)
     return r;
-  }
-  uint64_t toff = get_fixed64(footer), tclen = get_fixed64(footer + 8), traw = get_fixed64(footer + 16);
-  if (toff + tclen > size - kFooterSize || traw > (uint64_t{1} << 32)) {
-    ::close(fd);
-    return r;
-  }
-  Bytes compressed(tclen), table;
-  if (!pread_all(fd, compressed.data(), tclen, toff) ||
-      !compress::zstd_decompress(compressed, static_cast<size_t>(traw), table).is_ok()) {
-    ::close(fd);
-    return r;
-  }
+  uint64_t toff = get_fixed64(footer.data()), tclen = get_fixed64(footer.data() + 8),
+           traw = get_fixed64(footer.data() + 16);
+  if (toff > size - kFooterSize || tclen > size - kFooterSize - toff || traw > (uint64_t{1} << 32)) return r;
+  Bytes table;
+  if (!compress::zstd_decompress(file.subspan(toff, tclen), static_cast<size_t>(traw), table).is_ok()) return r;
   ByteReader br(table);
   uint64_t n;
-  if (!br.varint(n)) {
-    ::close(fd);
-    return r;
-  }
-  std::unordered_map<std::string, BlockRef> map;
-  map.reserve(static_cast<size_t>(std::min<uint64_t>(n, 1 << 20)));
+  if (!br.varint(n)) return r;
+  std::unordered_map<std::string, BlockRef> map_table;
+  map_table.reserve(static_cast<size_t>(std::min<uint64_t>(n, 1 << 20)));
   for (uint64_t i = 0; i < n; ++i) {
     ByteSpan dir;
     BlockRef ref;
     if (!br.length_prefixed(dir) || !br.varint(ref.offset) || !br.varint(ref.clen) || !br.varint(ref.rawlen) ||
-        ref.offset + ref.clen > toff) {
-      ::close(fd);
+        ref.offset > toff || ref.clen > toff - ref.offset)
       return r;
-    }
-    map[to_string(dir)] = ref;
+    map_table[to_string(dir)] = ref;
   }
-  r->fd_ = fd;
-  r->table_ = std::move(map);
+  r->table_ = std::move(map_table);
   return r;
 }
 
 FileCacheReader::~FileCacheReader() {
-  if (fd_ >= 0) ::close(fd_);
+  if (map_) ::munmap(const_cast<uint8_t*>(map_), size_);
 }
 
 std::vector<CachedFile> FileCacheReader::load_dir(const std::string& dir_path) const {
   std::vector<CachedFile> out;
   auto it = table_.find(dir_path);
   if (it == table_.end() || it->second.rawlen > (uint64_t{1} << 32)) return out;
-  Bytes compressed(it->second.clen), raw;
-  if (!pread_all(fd_, compressed.data(), compressed.size(), it->second.offset) ||
-      !compress::zstd_decompress(compressed, static_cast<size_t>(it->second.rawlen), raw).is_ok())
-    return out;
+  Bytes raw;
+  ByteSpan compressed(map_ + it->second.offset, it->second.clen);
+  if (!compress::zstd_decompress(compressed, static_cast<size_t>(it->second.rawlen), raw).is_ok()) return out;
   ByteReader br(raw);
   uint64_t n;
   if (!br.varint(n) || n > raw.size()) return out;
@@ -177,12 +156,13 @@ void FileCacheWriter::add_dir(const std::string& dir_path, const std::vector<Cac
   compress::zstd_compress(raw, 1, compressed);
   std::lock_guard lock(mu_);
   if (failed_) return;
-  if (!write_all(fd_, compressed)) {
-    failed_ = true;
-    return;
-  }
   table_.push_back({dir_path, offset_, compressed.size(), raw.size()});
   offset_ += compressed.size();
+  append(pending_, compressed);
+  if (pending_.size() >= (1 << 20)) {
+    failed_ = !write_all(fd_, pending_);
+    pending_.clear();
+  }
 }
 
 Status FileCacheWriter::commit() {
@@ -204,7 +184,8 @@ Status FileCacheWriter::commit() {
   put_fixed64(tail, clen);
   put_fixed64(tail, raw.size());
   append(tail, kEndMagic);
-  if (!write_all(fd_, tail) || ::close(fd_) != 0) {
+  append(pending_, tail);
+  if (!write_all(fd_, pending_) || ::close(fd_) != 0) {
     fd_ = -1;
     return posix_error(errno, "unable to write the files cache " + tmp_);
   }

@@ -55,7 +55,8 @@ class FileCacheReader {
   struct BlockRef {
     uint64_t offset = 0, clen = 0, rawlen = 0;
   };
-  int fd_ = -1;
+  const uint8_t* map_ = nullptr;  // the whole file, mapped read-only
+  size_t size_ = 0;
   std::unordered_map<std::string, BlockRef> table_;
 };
 
@@ -75,6 +76,7 @@ class FileCacheWriter {
   std::string path_, tmp_;
   int fd_ = -1;
   uint64_t offset_ = 0;
+  Bytes pending_;  // written in 1 MiB pieces
   bool failed_ = false;
   bool committed_ = false;
   struct Entry {
