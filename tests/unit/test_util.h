@@ -12,12 +12,19 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <ostream>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "util/bytes.h"
+#include "util/status.h"
+
+namespace lifeboat {
+// gtest prints error codes by name.
+inline void PrintTo(ErrorCode code, std::ostream* os) { *os << error_code_name(code); }
+}  // namespace lifeboat
 
 namespace lifeboat::testing {
 
