@@ -1,4 +1,5 @@
 #include "repo/snapshot.h"
+#include "repo/snapshot_json.h"
 
 #include <nlohmann/json.hpp>
 
@@ -40,25 +41,8 @@ std::vector<std::string> string_list_from(const json& j) {
 
 }  // namespace
 
-std::string encode_snapshot(const Snapshot& s) {
-  json j;
-  j["version"] = 1;
-  j["time"] = format_rfc3339(s.time_ns, true);
-  j["hostname"] = bytes_value(s.hostname);
-  j["username"] = bytes_value(s.username);
-  j["uid"] = s.uid;
-  j["gid"] = s.gid;
-  j["kind"] = s.kind;
-  j["paths"] = string_list(s.paths);
-  j["tags"] = string_list(s.tags);
-  j["excludes"] = string_list(s.excludes);
-  j["tree"] = s.tree.hex();
-  if (s.parent) j["parent"] = s.parent->hex();
-  j["program_version"] = s.program_version;
-  json src = json::parse(s.source_json, nullptr, false);
-  j["source"] = src.is_discarded() ? json::object() : src;
-  const SnapshotSummary& m = s.summary;
-  j["summary"] = {
+json summary_to_json(const SnapshotSummary& m) {
+  return {
       {"files_new", m.files_new},
       {"files_changed", m.files_changed},
       {"files_unmodified", m.files_unmodified},
@@ -76,6 +60,26 @@ std::string encode_snapshot(const Snapshot& s) {
       {"backup_start", format_rfc3339(m.backup_start_ns, true)},
       {"backup_end", format_rfc3339(m.backup_end_ns, true)},
   };
+}
+
+std::string encode_snapshot(const Snapshot& s) {
+  json j;
+  j["version"] = 1;
+  j["time"] = format_rfc3339(s.time_ns, true);
+  j["hostname"] = bytes_value(s.hostname);
+  j["username"] = bytes_value(s.username);
+  j["uid"] = s.uid;
+  j["gid"] = s.gid;
+  j["kind"] = s.kind;
+  j["paths"] = string_list(s.paths);
+  j["tags"] = string_list(s.tags);
+  j["excludes"] = string_list(s.excludes);
+  j["tree"] = s.tree.hex();
+  if (s.parent) j["parent"] = s.parent->hex();
+  j["program_version"] = s.program_version;
+  json src = json::parse(s.source_json, nullptr, false);
+  j["source"] = src.is_discarded() ? json::object() : src;
+  j["summary"] = summary_to_json(s.summary);
   return j.dump();
 }
 

@@ -8,6 +8,7 @@
 #include "interfaces/cli/cli.h"
 #include "interfaces/cli/progress.h"
 #include "ops/backup.h"
+#include "repo/snapshot_json.h"
 #include "util/time_format.h"
 #include "util/utf8.h"
 
@@ -26,26 +27,11 @@ struct BackupArgs {
 };
 
 nlohmann::json summary_json(const repo::Snapshot& s, double seconds) {
-  const auto& m = s.summary;
-  return {
-      {"message_type", "summary"},
-      {"snapshot_id", s.id.hex()},
-      {"files_new", m.files_new},
-      {"files_changed", m.files_changed},
-      {"files_unmodified", m.files_unmodified},
-      {"dirs_new", m.dirs_new},
-      {"dirs_changed", m.dirs_changed},
-      {"dirs_unmodified", m.dirs_unmodified},
-      {"data_blobs", m.data_blobs},
-      {"tree_blobs", m.tree_blobs},
-      {"data_added", m.data_added},
-      {"data_added_raw", m.data_added_raw},
-      {"total_files_processed", m.total_files_processed},
-      {"total_dirs_processed", m.total_dirs_processed},
-      {"total_bytes_processed", m.total_bytes_processed},
-      {"total_duration", seconds},
-      {"errors", m.errors},
-  };
+  nlohmann::json j = repo::summary_to_json(s.summary);
+  j["message_type"] = "summary";
+  j["snapshot_id"] = s.id.hex();
+  j["total_duration"] = seconds;
+  return j;
 }
 
 int run_backup(Globals& g, const BackupArgs& a) {
