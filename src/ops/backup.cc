@@ -110,7 +110,8 @@ class Archiver {
   void reader_loop();
   void read_file(FileJob& job);
   bool cache_hit(const Node& node, const fs::CachedFile* cached) const;
-  void warn(std::string message);
+  void warn(std::string message);  // an entry that is not in the snapshot
+  void note(std::string message);  // worth saying, but the snapshot is complete
   bool stopping() const { return ctx_.cancelled() || saver_->status().code() != ErrorCode::kOk; }
 
   const RepositoryOpener& open_;
@@ -137,6 +138,7 @@ class Archiver {
   std::condition_variable root_done_cv_;
   std::optional<Id> root_tree_;
   std::vector<std::string> warnings_;
+  std::vector<std::string> notes_;
   std::atomic<uint64_t> files_new_{0}, files_changed_{0}, files_unmodified_{0};
   std::atomic<uint64_t> dirs_new_{0}, dirs_changed_{0}, dirs_unmodified_{0};
   std::atomic<uint64_t> files_total_{0}, dirs_total_{0}, bytes_total_{0};
@@ -145,6 +147,11 @@ class Archiver {
 void Archiver::warn(std::string message) {
   std::lock_guard lock(mu_);
   warnings_.push_back(std::move(message));
+}
+
+void Archiver::note(std::string message) {
+  std::lock_guard lock(mu_);
+  notes_.push_back(std::move(message));
 }
 
 Status Archiver::prepare_targets() {
@@ -403,7 +410,7 @@ Result<BackupResult> Archiver::archive() {
     old_cache_ = fs::FileCacheReader::open(cache_path);
     auto writer = fs::FileCacheWriter::create(cache_path);
     if (writer.is_ok()) new_cache_ = std::move(*writer);
-    else warn("files cache disabled: " + writer.status().message());
+    else note("files cache disabled: " + writer.status().message());
   }
 
   repo::BlobSaver::Options so;
@@ -509,12 +516,13 @@ Result<BackupResult> Archiver::archive() {
   LB_RETURN_IF_ERROR(repo_->save_snapshot(snap));
   if (new_cache_) {
     Status s = new_cache_->commit();
-    if (!s.is_ok()) warn("files cache not updated: " + s.message());
+    if (!s.is_ok()) note("files cache not updated: " + s.message());
   }
   LB_RETURN_IF_ERROR(lock->release());
   BackupResult result;
   result.snapshot = std::move(snap);
   result.warnings = std::move(warnings_);
+  result.notes = std::move(notes_);
   return result;
 }
 

@@ -48,6 +48,7 @@ struct BackupProgress {
 struct BackupResult {
   repo::Snapshot snapshot;
   std::vector<std::string> warnings;  // entries that could not be read; non-empty means exit 3
+  std::vector<std::string> notes;     // e.g. the files cache could not be written; not an error
 };
 
 Result<BackupResult> backup(repo::Repository& repo, const BackupOptions& options, const OpContext& ctx,

@@ -469,12 +469,8 @@ Result<RestoreResult> Restorer::run() {
           }
     }
   } else {
-    for (size_t pos = 1; pos != std::string::npos;) {
-      pos = target.find('/', pos + 1);
-      std::string level = target.substr(0, pos);
-      if (::mkdir(level.c_str(), 0700) != 0 && errno != EEXIST)
-        return posix_error(errno, "unable to create restore target " + escape_name(level));
-    }
+    Status s = make_dirs(target);
+    if (!s.is_ok()) return s.with_context("unable to create the restore target");
   }
 
   // Phase 1: structure and plan.

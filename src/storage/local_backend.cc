@@ -107,17 +107,8 @@ Status LocalBackend::create() {
     if (!empty) return Status(ErrorCode::kAlreadyExists, root_ + " is not empty");
     return Status::ok();
   }
-  // mkdir -p, owner-only: a repository holds nothing others need to read.
-  std::string partial;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = root_.find('/', pos + 1);
-    partial = root_.substr(0, pos);
-    if (partial.empty()) continue;
-    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST)
-      return posix_error(errno, "unable to create " + partial);
-  }
-  return Status::ok();
+  // Owner-only: a repository holds nothing others need to read.
+  return make_dirs(root_, 0700);
 }
 
 Status LocalBackend::ensure_dir(const std::string& dir) {

@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <sys/stat.h>
+
 namespace lifeboat {
 
 ErrorCode error_code_for_errno(int err) {
@@ -21,6 +23,17 @@ Status posix_error(int err, const std::string& what) {
   // GNU strerror_r returns the message (maybe not in buf).
   const char* msg = strerror_r(err, buf, sizeof buf);
   return Status(error_code_for_errno(err), what + ": " + msg, err == EINTR || err == EAGAIN);
+}
+
+Status make_dirs(const std::string& path, unsigned mode) {
+  for (size_t pos = 0; pos != std::string::npos;) {
+    pos = path.find('/', pos + 1);
+    std::string level = path.substr(0, pos);
+    if (level.empty() || level == "/") continue;
+    if (::mkdir(level.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST)
+      return posix_error(errno, "unable to create directory " + level);
+  }
+  return Status::ok();
 }
 
 }  // namespace lifeboat

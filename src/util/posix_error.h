@@ -12,4 +12,8 @@ ErrorCode error_code_for_errno(int err);
 // Status(code_for(err), what + ": " + strerror(err)).
 Status posix_error(int err, const std::string& what);
 
+// mkdir -p: creates `path` and its missing parents (absolute or relative)
+// with `mode`. Existing directories are fine.
+Status make_dirs(const std::string& path, unsigned mode = 0700);
+
 }  // namespace lifeboat

@@ -79,6 +79,7 @@ int run_backup(Globals& g, const BackupArgs& a) {
   line.stop();
   if (!r.is_ok()) return fail(r.status());
   for (const auto& w : r->warnings) print_warning(w);
+  for (const auto& n : r->notes) print_warning(n);
   const auto& s = r->snapshot;
   const auto& m = s.summary;
   double seconds = static_cast<double>(m.backup_end_ns - m.backup_start_ns) / 1e9;

@@ -31,15 +31,6 @@ bool write_all(int fd, ByteSpan data) {
   return true;
 }
 
-Status mkdirs(const std::string& dir) {
-  for (size_t pos = 1; pos != std::string::npos;) {
-    pos = dir.find('/', pos + 1);
-    std::string level = dir.substr(0, pos);
-    if (::mkdir(level.c_str(), 0700) != 0 && errno != EEXIST) return posix_error(errno, "unable to create " + level);
-  }
-  return Status::ok();
-}
-
 }  // namespace
 
 std::unique_ptr<FileCacheReader> FileCacheReader::open(const std::string& path) {
@@ -122,7 +113,7 @@ std::vector<CachedFile> FileCacheReader::load_dir(const std::string& dir_path) c
 
 Result<std::unique_ptr<FileCacheWriter>> FileCacheWriter::create(const std::string& path) {
   std::string dir = path.substr(0, path.rfind('/'));
-  LB_RETURN_IF_ERROR(mkdirs(dir));
+  LB_RETURN_IF_ERROR(make_dirs(dir));
   std::unique_ptr<FileCacheWriter> w(new FileCacheWriter());
   w->path_ = path;
   w->tmp_ = path + ".tmp-" + std::to_string(::getpid());
