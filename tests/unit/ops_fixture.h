@@ -1,0 +1,70 @@
+// A fixture for ops tests: a temporary directory with a sample source tree
+// and a repository on local disk (cheap KDF, small chunks and packs).
+//
+// The repository clock runs an hour ahead of the system clock, so files the
+// test just wrote are not "modified within a second of the backup's start"
+// and the files cache takes them (no sleeping to age them).
+#pragma once
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "ops/backup.h"
+#include "ops/context.h"
+#include "repo/repository.h"
+#include "unit/fs_helpers.h"
+#include "unit/repo_helpers.h"
+#include "unit/test_util.h"
+
+namespace lifeboat::testing {
+
+class OpsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    make_sample_tree(src_);
+    auto r = repo::Repository::create(dir_ / "repo", "pw", small_options(), clock_);
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    repo_ = std::move(*r);
+    ctx_.hostname = "test-host";
+    ctx_.username = "tester";
+    ctx_.uid = ::getuid();
+    ctx_.gid = ::getgid();
+    ctx_.pid = ::getpid();
+    ctx_.is_root = ::getuid() == 0;
+  }
+
+  ops::BackupOptions backup_options() {
+    ops::BackupOptions o;
+    o.paths = {src_};
+    o.cache_root = dir_ / "cache";
+    o.workers = 2;
+    return o;
+  }
+
+  // Runs a backup and moves the clock on by a minute, so snapshots differ in time.
+  ops::BackupResult backup(const ops::BackupOptions& o) {
+    auto r = ops::backup(*repo_, o, ctx_);
+    clock_.advance(60 * kNanosPerSecond);
+    EXPECT_TRUE(r.is_ok()) << r.status().message();
+    if (!r.is_ok()) throw std::runtime_error("backup failed: " + r.status().message());
+    EXPECT_EQ(r->warnings, std::vector<std::string>{});
+    return std::move(*r);
+  }
+  ops::BackupResult backup() { return backup(backup_options()); }
+
+  // Where `path` of the snapshot lands under a restore target.
+  std::string restored(const std::string& target, const std::string& path) { return target + path; }
+
+  // The source has a directory of its own: the repository, cache and
+  // restore targets live elsewhere, so writing them does not change the
+  // source's parent directory between backups.
+  TempDir source_dir_;
+  TempDir dir_;
+  std::string src_ = source_dir_ / "src";
+  FakeClock clock_{SystemClock::instance().now_ns() + 3600 * kNanosPerSecond};
+  std::unique_ptr<repo::Repository> repo_;
+  ops::OpContext ctx_;
+};
+
+}  // namespace lifeboat::testing
