@@ -239,5 +239,29 @@ TEST_F(Backup, CancelledBackupWritesNoSnapshot) {
   EXPECT_TRUE(locks->empty()) << "the lock is released";
 }
 
+TEST_F(Backup, SingleFileTarget) {
+  auto o = backup_options();
+  o.paths = {src_ + "/a.txt"};
+  auto r = backup(o);
+  auto e = entries(r.snapshot);
+  std::vector<std::string> paths;
+  for (const auto& [path, node] : e) paths.push_back(path);
+  EXPECT_EQ(paths, (std::vector<std::string>{src_, src_ + "/a.txt"})) << "the file and the directory on its way";
+  EXPECT_EQ(r.snapshot.summary.files_new, 1u);
+}
+
+// A target inside another target is backed up once: the tree has no
+// duplicate entries (which would make it unreadable).
+TEST_F(Backup, NestedTargetsAreRecordedOnce) {
+  auto o = backup_options();
+  o.paths = {src_ + "/dir", src_, src_ + "/dir/"};
+  auto r = backup(o);
+  EXPECT_EQ(r.snapshot.paths, (std::vector<std::string>{src_, src_ + "/dir"}));
+  auto e = entries(r.snapshot);
+  EXPECT_TRUE(e.count(src_ + "/dir/nested.txt"));
+  EXPECT_TRUE(e.count(src_ + "/a.txt"));
+  EXPECT_EQ(r.snapshot.summary.total_files_processed, 9u);
+}
+
 }  // namespace
 }  // namespace lifeboat::ops

@@ -219,6 +219,7 @@ TEST_P(BackendConformance, ReadDoesNotEscapeTheStore) {
   auto r = b().read(outside);
   EXPECT_FALSE(r.is_ok()) << "read(\"" << outside << "\") returned \"" << (r.is_ok() ? to_string(*r) : "") << "\"";
   EXPECT_FALSE(b().stat(outside).is_ok());
+  EXPECT_EQ(names("../"), std::vector<std::string>{}) << "list() must not show objects outside the store";
 }
 
 TEST_P(BackendConformance, ConcurrentWritesOfDistinctObjects) {
