@@ -132,5 +132,20 @@ TEST(FormatRfc3339, RoundTripsThroughParseTime) {
   }
 }
 
+TEST(FormatDuration, Examples) {
+  EXPECT_EQ(format_duration(1'230'000'000), "1.23s");
+  EXPECT_EQ(format_duration(0), "0.00s");
+  EXPECT_EQ(format_duration(123 * kS), "2m03s");
+  EXPECT_EQ(format_duration(3599 * kS), "59m59s");
+}
+
+TEST(FormatBytes, Examples) {
+  EXPECT_EQ(format_bytes(0), "0 B");
+  EXPECT_EQ(format_bytes(512), "512 B");
+  EXPECT_EQ(format_bytes(1023), "1023 B");
+  EXPECT_EQ(format_bytes(1536), "1.50 KiB");
+  EXPECT_EQ(format_bytes(uint64_t{3} << 29), "1.50 GiB");
+}
+
 }  // namespace
 }  // namespace lifeboat

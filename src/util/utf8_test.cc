@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "unit/test_util.h"
+#include "util/encoding.h"
 
 namespace lifeboat {
 namespace {
@@ -76,6 +77,22 @@ TEST(EscapeName, OutputIsValidSingleLineAndInjective) {
       EXPECT_TRUE(outputs.insert(e).second) << "collision on " << e;
     }
   }
+}
+
+// C1 control characters (U+0080..U+009F) are valid UTF-8 but control a
+// terminal like their C0 cousins: U+009B is CSI, which starts an escape
+// sequence, U+0085 is NEXT LINE. A name "safe to print on one line" must not
+// carry them raw.
+TEST(EscapeName, EscapesC1ControlCharacters) {
+  for (const char* raw : {"\xc2\x9b" "31m", "a\xc2\x85" "b", "\xc2\x80"}) {
+    std::string e = escape_name(raw);
+    EXPECT_TRUE(is_valid_utf8(e));
+    for (unsigned char c = 0x80; c <= 0x9f; ++c) {
+      std::string seq = {'\xc2', static_cast<char>(c)};
+      EXPECT_EQ(e.find(seq), std::string::npos) << "U+00" << std::hex << int(c) << " passed through: output bytes " << hex_encode(as_bytes(e));
+    }
+  }
+  EXPECT_EQ(escape_name("\xc2\xa0"), "\xc2\xa0") << "U+00A0 (no-break space) is printable";
 }
 
 }  // namespace
