@@ -1,11 +1,9 @@
 #include "util/status.h"
 
-#include <cerrno>
 #include <memory>
 
 #include <gtest/gtest.h>
 
-#include "util/posix_error.h"
 
 namespace lifeboat {
 namespace {
@@ -131,26 +129,6 @@ TEST(Result, ReturnIfErrorPropagates) {
   EXPECT_TRUE(check_both(1, 2).is_ok());
   EXPECT_EQ(check_both(-1, 2).message(), "not positive");
   EXPECT_EQ(check_both(1, -2).message(), "second: not positive");
-}
-
-TEST(PosixError, MapsErrnoToCodes) {
-  EXPECT_EQ(error_code_for_errno(ENOENT), ErrorCode::kNotFound);
-  EXPECT_EQ(error_code_for_errno(ENOTDIR), ErrorCode::kNotFound);
-  EXPECT_EQ(error_code_for_errno(EEXIST), ErrorCode::kAlreadyExists);
-  EXPECT_EQ(error_code_for_errno(ENOSPC), ErrorCode::kNoSpace);
-  EXPECT_EQ(error_code_for_errno(EDQUOT), ErrorCode::kNoSpace);
-  EXPECT_EQ(error_code_for_errno(EACCES), ErrorCode::kPermission);
-  EXPECT_EQ(error_code_for_errno(EROFS), ErrorCode::kPermission);
-  EXPECT_EQ(error_code_for_errno(EIO), ErrorCode::kIo);
-}
-
-TEST(PosixError, MessageAndRetryableBit) {
-  Status s = posix_error(ENOENT, "unable to open /x");
-  EXPECT_EQ(s.code(), ErrorCode::kNotFound);
-  EXPECT_EQ(s.message(), "unable to open /x: No such file or directory");
-  EXPECT_FALSE(s.retryable());
-  EXPECT_TRUE(posix_error(EINTR, "read").retryable());
-  EXPECT_TRUE(posix_error(EAGAIN, "read").retryable());
 }
 
 }  // namespace
