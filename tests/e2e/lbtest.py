@@ -218,19 +218,27 @@ class Repo:
 
 def rmtree_force(path):
     """Remove a tree we created, also when it holds mode-0000 directories."""
-    def onerror(func, p, exc_info):
+    if not os.path.lexists(path):
+        return
+    if os.path.isdir(path) and not os.path.islink(path):
         try:
-            parent = os.path.dirname(p)
-            os.chmod(parent, 0o700)
-            if os.path.isdir(p) and not os.path.islink(p):
-                os.chmod(p, 0o700)
-            func(p)
-        except FileNotFoundError:
-            pass
+            os.chmod(path, 0o700)
         except OSError:
-            shutil.rmtree(p, ignore_errors=True)
-    if os.path.lexists(path):
-        shutil.rmtree(path, onerror=onerror)
+            pass
+        # Top-down: each directory is opened up before the walk enters it.
+        for d, dirs, _ in os.walk(path):
+            for x in dirs:
+                p = os.path.join(d, x)
+                if not os.path.islink(p):
+                    try:
+                        os.chmod(p, 0o700)
+                    except OSError:
+                        pass
+
+    def onerror(func, p, exc_info):
+        if not isinstance(exc_info[1], FileNotFoundError):
+            raise exc_info[1]
+    shutil.rmtree(path, onerror=onerror)
 
 
 def make_tmpdir(prefix="lbtest-"):

@@ -8,10 +8,11 @@ import ctypes
 import ctypes.util
 import json
 import os
+import random
 import re
 import select
 import signal
-import stat
+import struct
 import subprocess
 import threading
 import time
@@ -314,7 +315,7 @@ class Backup(CliTestCase):
     def test_concurrent_backups_share_the_repository(self):
         repo = self.new_repo()
         other = self.path("other")
-        lbtest.make_random_tree(other, __import__("random").Random(5), n_small=50, large_sizes=(6 * MiB,))
+        lbtest.make_random_tree(other, random.Random(5), n_small=50, large_sizes=(6 * MiB,))
         procs = [repo.popen("--json", "backup", self.src), repo.popen("--json", "backup", other)]
         outs = [p.communicate(timeout=300) for p in procs]
         for p, (out, err) in zip(procs, outs):
@@ -524,7 +525,7 @@ class InotifyWatch:
             buf = os.read(self.fd, 65536)
             off = 0
             while off + 16 <= len(buf):
-                wd, mask, cookie, length = __import__("struct").unpack_from("iIII", buf, off)
+                wd, mask, cookie, length = struct.unpack_from("iIII", buf, off)
                 name = buf[off + 16: off + 16 + length].rstrip(b"\0")
                 off += 16 + length
                 if mask & self.IN_OPEN and name == self.name and not self.fired.is_set():
