@@ -19,7 +19,8 @@ Status find(const repo::Repository& repo, const FindOptions& options,
     }
   }
   bool by_path = options.pattern.find('/') != std::string::npos;
-  int flags = options.ignore_case ? FNM_CASEFOLD : 0;
+  // In a path pattern '*' and '?' stay within one component, as in a shell.
+  int flags = (options.ignore_case ? FNM_CASEFOLD : 0) | (by_path ? FNM_PATHNAME : 0);
   for (const auto& snap : snaps) {
     LB_RETURN_IF_ERROR(walk_tree(repo, snap.tree, "/", [&](const std::string& path, const repo::Node& node) {
       const std::string& subject = by_path ? path : node.name;

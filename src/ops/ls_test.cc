@@ -56,9 +56,11 @@ TEST_F(LsFind, FindByNameOrPath) {
   EXPECT_EQ(found(by_name), (std::vector<std::string>{src_ + "/a.txt", src_ + "/dir/deeper/x.txt",
                                                       src_ + "/dir/empty.txt", src_ + "/dir/nested.txt"}));
   FindOptions by_path;
-  by_path.pattern = src_ + "/dir/*";  // fnmatch without FNM_PATHNAME: "*" crosses "/"
-  auto p = found(by_path);
-  EXPECT_EQ(p.size(), 4u);
+  by_path.pattern = src_ + "/dir/*";  // "*" stays within one path component
+  EXPECT_EQ(found(by_path), (std::vector<std::string>{src_ + "/dir/deeper", src_ + "/dir/empty.txt",
+                                                      src_ + "/dir/nested.txt"}));
+  by_path.pattern = src_ + "/*/*/x.txt";
+  EXPECT_EQ(found(by_path), std::vector<std::string>{src_ + "/dir/deeper/x.txt"});
   FindOptions empty;
   Status st = find(*repo_, empty, [](const repo::Snapshot&, const std::string&, const repo::Node&) {});
   EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument);

@@ -160,7 +160,7 @@ Result<KeyFileInfo> parse_key_file_info(ByteSpan file) {
   info.kdf.p = k["p"].get<uint32_t>();
   // Refuse weakened parameters: a tampered key file must not make brute force cheap.
   if (info.kdf.n < (1u << 16) || info.kdf.r < 8 || info.kdf.p < 1 || info.kdf.n > (1u << 24) || info.kdf.r > 64 ||
-      info.kdf.p > 16)
+      info.kdf.p > 16 || (info.kdf.n & (info.kdf.n - 1)) != 0)
     return Status(ErrorCode::kCorrupt, "key file has unacceptable KDF parameters");
   info.hostname = j.value("hostname", "");
   info.username = j.value("username", "");

@@ -66,9 +66,15 @@ Result<std::unique_ptr<Repository>> Repository::create(std::unique_ptr<storage::
   LB_ASSIGN_OR_RETURN(Bytes key_file, create_key_file(master, password, info));
   repo->key_id_ = Id::random();
   // The key first, the config last: "config" marks a complete repository.
-  LB_RETURN_IF_ERROR(repo->backend_->write("keys/" + repo->key_id_.hex(), key_file));
+  std::string key_name = "keys/" + repo->key_id_.hex();
+  LB_RETURN_IF_ERROR(repo->backend_->write(key_name, key_file));
   std::string config = repo->config_.to_json();
-  LB_RETURN_IF_ERROR(repo->write_sealed(std::string(kConfigName), as_bytes(config), as_bytes("config")));
+  Status wrote = repo->write_sealed(std::string(kConfigName), as_bytes(config), as_bytes("config"));
+  if (!wrote.is_ok()) {
+    // Leave nothing that would stop the next init at this location.
+    (void)repo->backend_->remove(key_name);
+    return wrote;
+  }
   return repo;
 }
 

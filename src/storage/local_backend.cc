@@ -5,11 +5,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <random>
 
 #include <fmt/format.h>
 
+#include "storage/object_name.h"
 #include "util/posix_error.h"
 
 namespace lifeboat::storage {
@@ -42,17 +44,25 @@ Status fsync_dir(const std::string& dir) {
   return Status::ok();
 }
 
-bool valid_name(std::string_view name) {
-  if (name.empty() || name.front() == '/' || name.back() == '/') return false;
-  size_t start = 0;
-  while (start <= name.size()) {
-    size_t end = name.find('/', start);
-    if (end == std::string_view::npos) end = name.size();
-    std::string_view part = name.substr(start, end - start);
-    if (part.empty() || part == "." || part == ".." || part.starts_with(LocalBackend::kTempPrefix)) return false;
-    start = end + 1;
+// True if `dir` holds nothing but temporaries and (up to one level of)
+// directories that hold nothing.
+Result<bool> holds_nothing(const std::string& dir, int depth) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return posix_error(errno, "unable to open " + dir);
+  bool empty = true;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    if (n == "." || n == ".." || n.starts_with(kTempPrefix)) continue;
+    struct stat st;
+    if (depth < 2 && ::fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+      auto sub = holds_nothing(dir + "/" + std::string(n), depth + 1);
+      if (sub.is_ok() && *sub) continue;
+    }
+    empty = false;
+    break;
   }
-  return true;
+  ::closedir(d);
+  return empty;
 }
 
 Status list_recursive(const std::string& root, const std::string& rel, std::vector<ObjectInfo>& out) {
@@ -65,7 +75,7 @@ Status list_recursive(const std::string& root, const std::string& rel, std::vect
   Status status;
   while (struct dirent* e = ::readdir(d)) {
     std::string_view n = e->d_name;
-    if (n == "." || n == ".." || n.starts_with(LocalBackend::kTempPrefix)) continue;
+    if (n == "." || n == ".." || n.starts_with(kTempPrefix)) continue;
     std::string child = rel.empty() ? std::string(n) : rel + "/" + std::string(n);
     struct stat st;
     if (::fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -96,14 +106,9 @@ Status LocalBackend::create() {
   struct stat st;
   if (::stat(root_.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode)) return Status(ErrorCode::kAlreadyExists, root_ + " exists and is not a directory");
-    DIR* d = ::opendir(root_.c_str());
-    if (!d) return posix_error(errno, "unable to open " + root_);
-    bool empty = true;
-    while (struct dirent* e = ::readdir(d)) {
-      std::string_view n = e->d_name;
-      if (n != "." && n != "..") { empty = false; break; }
-    }
-    ::closedir(d);
+    // Empty directories and temporaries are what a failed init leaves
+    // behind; they do not make the location "not empty".
+    LB_ASSIGN_OR_RETURN(bool empty, holds_nothing(root_, 0));
     if (!empty) return Status(ErrorCode::kAlreadyExists, root_ + " is not empty");
     return Status::ok();
   }
@@ -132,6 +137,7 @@ Status LocalBackend::ensure_dir(const std::string& dir) {
 }
 
 Result<std::vector<ObjectInfo>> LocalBackend::list(std::string_view prefix) {
+  if (!valid_list_prefix(prefix)) return std::vector<ObjectInfo>{};  // no valid name starts so
   // List the deepest directory the prefix names, then filter.
   std::string p(prefix);
   std::string dir = p.substr(0, p.rfind('/') == std::string::npos ? 0 : p.rfind('/'));
@@ -145,15 +151,15 @@ Result<std::vector<ObjectInfo>> LocalBackend::list(std::string_view prefix) {
 }
 
 Result<Bytes> LocalBackend::read(std::string_view name, uint64_t offset, uint64_t length) {
+  if (!valid_object_name(name)) return invalid_object_name(name);
   std::string path = path_of(name);
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return posix_error(errno, "unable to open " + path);
-  if (length == kToEnd) {
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0) return posix_error(errno, "unable to stat " + path);
-    uint64_t size = static_cast<uint64_t>(st.st_size);
-    length = offset >= size ? 0 : size - offset;
-  }
+  // Clamp to the object so a huge length never becomes a huge allocation.
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return posix_error(errno, "unable to stat " + path);
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  length = offset >= size ? 0 : std::min(length, size - offset);
   Bytes out(length);
   uint64_t done = 0;
   while (done < length) {
@@ -170,7 +176,7 @@ Result<Bytes> LocalBackend::read(std::string_view name, uint64_t offset, uint64_
 }
 
 Status LocalBackend::write(std::string_view name, ByteSpan data) {
-  if (!valid_name(name)) return Status(ErrorCode::kInvalidArgument, fmt::format("invalid object name \"{}\"", name));
+  if (!valid_object_name(name)) return invalid_object_name(name);
   std::string path = path_of(name);
   std::string dir = path.substr(0, path.rfind('/'));
   if (dir != root_) LB_RETURN_IF_ERROR(ensure_dir(dir));
@@ -202,13 +208,14 @@ Status LocalBackend::write(std::string_view name, ByteSpan data) {
 }
 
 Status LocalBackend::remove(std::string_view name) {
-  if (!valid_name(name)) return Status(ErrorCode::kInvalidArgument, fmt::format("invalid object name \"{}\"", name));
+  if (!valid_object_name(name)) return invalid_object_name(name);
   std::string path = path_of(name);
   if (::unlink(path.c_str()) != 0) return posix_error(errno, "unable to remove " + path);
   return Status::ok();
 }
 
 Result<ObjectInfo> LocalBackend::stat(std::string_view name) {
+  if (!valid_object_name(name)) return invalid_object_name(name);
   std::string path = path_of(name);
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return posix_error(errno, "unable to stat " + path);

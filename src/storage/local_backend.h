@@ -26,7 +26,6 @@ class LocalBackend final : public Backend {
   Result<ObjectInfo> stat(std::string_view name) override;
 
   // Temporaries start with this and are skipped by list().
-  static constexpr std::string_view kTempPrefix = ".tmp-";
 
  private:
   std::string path_of(std::string_view name) const;

@@ -1,5 +1,7 @@
 #include "storage/mem_backend.h"
 
+#include "storage/object_name.h"
+
 namespace lifeboat::storage {
 
 Status MemBackend::create() {
@@ -9,6 +11,7 @@ Status MemBackend::create() {
 }
 
 Result<std::vector<ObjectInfo>> MemBackend::list(std::string_view prefix) {
+  if (!valid_list_prefix(prefix)) return std::vector<ObjectInfo>{};  // no valid name starts so
   std::lock_guard lock(mu_);
   std::vector<ObjectInfo> out;
   for (auto it = objects_.lower_bound(prefix); it != objects_.end() && it->first.starts_with(prefix); ++it)
@@ -17,6 +20,7 @@ Result<std::vector<ObjectInfo>> MemBackend::list(std::string_view prefix) {
 }
 
 Result<Bytes> MemBackend::read(std::string_view name, uint64_t offset, uint64_t length) {
+  if (!valid_object_name(name)) return invalid_object_name(name);
   std::lock_guard lock(mu_);
   auto it = objects_.find(name);
   if (it == objects_.end()) return Status(ErrorCode::kNotFound, location() + "/" + std::string(name) + " not found");
@@ -27,12 +31,14 @@ Result<Bytes> MemBackend::read(std::string_view name, uint64_t offset, uint64_t 
 }
 
 Status MemBackend::write(std::string_view name, ByteSpan data) {
+  if (!valid_object_name(name)) return invalid_object_name(name);
   std::lock_guard lock(mu_);
   objects_[std::string(name)] = Bytes(data.begin(), data.end());
   return Status::ok();
 }
 
 Status MemBackend::remove(std::string_view name) {
+  if (!valid_object_name(name)) return invalid_object_name(name);
   std::lock_guard lock(mu_);
   auto it = objects_.find(name);
   if (it == objects_.end()) return Status(ErrorCode::kNotFound, location() + "/" + std::string(name) + " not found");
@@ -41,6 +47,7 @@ Status MemBackend::remove(std::string_view name) {
 }
 
 Result<ObjectInfo> MemBackend::stat(std::string_view name) {
+  if (!valid_object_name(name)) return invalid_object_name(name);
   std::lock_guard lock(mu_);
   auto it = objects_.find(name);
   if (it == objects_.end()) return Status(ErrorCode::kNotFound, location() + "/" + std::string(name) + " not found");

@@ -98,38 +98,39 @@ std::optional<Bytes> base64_decode(std::string_view text) {
 
 bool ByteReader::varint(uint64_t& v) {
   v = 0;
+  if (failed_) return false;
   for (int shift = 0; shift < 64; shift += 7) {
-    if (pos_ >= data_.size()) return false;
+    if (pos_ >= data_.size()) return fail();
     uint8_t b = data_[pos_++];
-    if (shift == 63 && b > 1) return false;  // overflows 64 bits
+    if (shift == 63 && b > 1) return fail();  // overflows 64 bits
     v |= uint64_t(b & 0x7f) << shift;
     if (!(b & 0x80)) return true;
   }
-  return false;
+  return fail();
 }
 
 bool ByteReader::u8(uint8_t& v) {
-  if (pos_ >= data_.size()) return false;
+  if (failed_ || pos_ >= data_.size()) return fail();
   v = data_[pos_++];
   return true;
 }
 
 bool ByteReader::fixed32(uint32_t& v) {
-  if (remaining() < 4) return false;
+  if (failed_ || remaining() < 4) return fail();
   v = get_fixed32(data_.data() + pos_);
   pos_ += 4;
   return true;
 }
 
 bool ByteReader::fixed64(uint64_t& v) {
-  if (remaining() < 8) return false;
+  if (failed_ || remaining() < 8) return fail();
   v = get_fixed64(data_.data() + pos_);
   pos_ += 8;
   return true;
 }
 
 bool ByteReader::bytes(size_t n, ByteSpan& out) {
-  if (remaining() < n) return false;
+  if (failed_ || remaining() < n) return fail();
   out = data_.subspan(pos_, n);
   pos_ += n;
   return true;
@@ -137,7 +138,7 @@ bool ByteReader::bytes(size_t n, ByteSpan& out) {
 
 bool ByteReader::length_prefixed(ByteSpan& out) {
   uint64_t n;
-  if (!varint(n) || n > remaining()) return false;
+  if (!varint(n) || n > remaining()) return fail();
   return bytes(static_cast<size_t>(n), out);
 }
 

@@ -58,10 +58,19 @@ class ByteReader {
   size_t remaining() const { return data_.size() - pos_; }
   bool done() const { return pos_ == data_.size(); }
   size_t position() const { return pos_; }
+  // True once any read has failed; every later read fails too, so a parser
+  // may check once at the end.
+  bool failed() const { return failed_; }
 
  private:
+  bool fail() {
+    failed_ = true;
+    return false;
+  }
+
   ByteSpan data_;
   size_t pos_ = 0;
+  bool failed_ = false;
 };
 
 }  // namespace lifeboat

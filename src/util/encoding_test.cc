@@ -193,23 +193,30 @@ TEST(ByteReader, StopsAtTheEnd) {
   Bytes b = B({1, 2, 3});
   ByteReader r(b);
   ByteSpan s;
-  EXPECT_FALSE(r.bytes(4, s));
   ASSERT_TRUE(r.bytes(2, s));
   EXPECT_EQ(s.size(), 2u);
   EXPECT_EQ(s[0], 1);
   EXPECT_EQ(r.position(), 2u);
   EXPECT_EQ(r.remaining(), 1u);
-  uint32_t v32;
-  uint64_t v64;
-  EXPECT_FALSE(r.fixed32(v32));
-  EXPECT_FALSE(r.fixed64(v64));
   uint8_t u;
   ASSERT_TRUE(r.u8(u));
   EXPECT_EQ(u, 3);
   EXPECT_TRUE(r.done());
-  EXPECT_FALSE(r.u8(u));
   ASSERT_TRUE(r.bytes(0, s));  // an empty read at the end is fine
   EXPECT_TRUE(s.empty());
+  EXPECT_FALSE(r.failed());
+  EXPECT_FALSE(r.u8(u));
+  EXPECT_TRUE(r.failed());
+}
+
+TEST(ByteReader, ShortFixedReadsFail) {
+  Bytes b = B({1, 2, 3});
+  uint32_t v32;
+  uint64_t v64;
+  ByteSpan s;
+  EXPECT_FALSE(ByteReader(b).fixed32(v32));
+  EXPECT_FALSE(ByteReader(b).fixed64(v64));
+  EXPECT_FALSE(ByteReader(b).bytes(4, s));
 }
 
 TEST(ByteReader, LengthPrefixed) {

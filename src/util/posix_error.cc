@@ -33,6 +33,10 @@ Status make_dirs(const std::string& path, unsigned mode) {
     if (::mkdir(level.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST)
       return posix_error(errno, "unable to create directory " + level);
   }
+  // EEXIST above also covers a file in the way; the path must end as a directory.
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return posix_error(errno, "unable to create directory " + path);
+  if (!S_ISDIR(st.st_mode)) return posix_error(ENOTDIR, "unable to create directory " + path);
   return Status::ok();
 }
 

@@ -76,7 +76,10 @@ Result<int64_t> parse_time(std::string_view text) {
   if (!digits(text, 0, 4, year) || text.size() < 10 || text[4] != '-' || !digits(text, 5, 2, mon) ||
       text[7] != '-' || !digits(text, 8, 2, day))
     return bad();
-  if (mon < 1 || mon > 12 || day < 1 || day > 31) return bad();
+  static constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (mon < 1 || mon > 12 || day < 1 || day > kDaysInMonth[mon - 1] + (mon == 2 && leap ? 1 : 0))
+    return bad();
   size_t pos = 10;
   bool date_only = pos == text.size();
   int64_t frac_ns = 0;

@@ -24,9 +24,9 @@ std::string format_local(int64_t ns);
 //                        backup taken on or before that day.
 Result<int64_t> parse_time(std::string_view text);
 
-// "1.23s", "2m03s", "1h02m" for summaries.
+// "1.23s", "2m03s", "1h02m03s" for summaries.
 std::string format_duration(int64_t ns);
-// "1.5 GiB", "512 B".
+// "1.50 GiB", "512 B".
 std::string format_bytes(uint64_t bytes);
 
 }  // namespace lifeboat

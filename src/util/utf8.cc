@@ -54,6 +54,10 @@ std::string escape_name(std::string_view s) {
       else if (c == '\\') out += "\\\\";
       else out += fmt::format("\\x{:02x}", c);
       ++i;
+    } else if (n == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0) {
+      // C1 control characters (U+0080..U+009F) drive terminals like C0 ones.
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(s[i + 1]));
+      i += 2;
     } else {
       out.append(s.substr(i, n));
       i += n;

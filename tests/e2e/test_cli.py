@@ -646,7 +646,9 @@ class Locks(CliTestCase):
         deadline = time.monotonic() + timeout
         locks_dir = os.path.join(repo.path, "locks")
         while time.monotonic() < deadline:
-            locks = os.listdir(locks_dir) if os.path.isdir(locks_dir) else []
+            # A ".tmp-" name is a lock still being written (renamed into place when complete).
+            locks = [n for n in (os.listdir(locks_dir) if os.path.isdir(locks_dir) else [])
+                     if not n.startswith(".tmp-")]
             if locks:
                 return p, locks
             if p.poll() is not None:

@@ -76,6 +76,14 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // One clear line and the way to more help; usage errors exit 1.
     std::string msg = e.what();
+    // CLI11 reports a mistyped command as "A subcommand is required"; name it.
+    if (app.get_subcommands().empty()) {
+      auto rest = app.remaining();
+      if (!rest.empty())
+        msg = fmt::format("unknown {} \"{}\"", rest.front().starts_with("-") ? "option" : "command", rest.front());
+      else if (rest.empty() && dynamic_cast<const CLI::RequiredError*>(&e))
+        msg = "no command given";
+    }
     fmt::print(stderr, "lifeboat: error: {} (see lifeboat --help, or lifeboat COMMAND --help)\n", msg);
     return kExitFatal;
   }

@@ -94,7 +94,7 @@ std::vector<CachedFile> FileCacheReader::load_dir(const std::string& dir_path) c
     ByteSpan name;
     uint64_t mt, ct, nids;
     if (!br.length_prefixed(name) || !br.varint(f.size) || !br.varint(mt) || !br.varint(ct) || !br.varint(f.inode) ||
-        !br.varint(nids) || nids * 32 > br.remaining())
+        !br.varint(nids) || nids > br.remaining() / 32)
       return {};
     f.name = to_string(name);
     f.mtime_ns = zigzag_decode(mt);
@@ -106,7 +106,9 @@ std::vector<CachedFile> FileCacheReader::load_dir(const std::string& dir_path) c
       id = repo::Id::from_span(b);
     }
   }
-  if (!std::is_sorted(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; }))
+  // Strictly increasing names: the lookup is a binary search.
+  if (std::adjacent_find(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name >= b.name; }) !=
+      out.end())
     return {};
   return out;
 }

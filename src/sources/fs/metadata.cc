@@ -127,6 +127,13 @@ Status fill_node(const std::string& path, const struct stat& st, OwnerNames& nam
       target.resize(target.size() * 2);
     }
     node.link_target = std::move(target);
+    // Linux has no O_NOATIME for readlink(): reading the target may have
+    // just set the link's atime (relatime does so once). Record the atime the
+    // link has now, so a restore reproduces the source as the backup left
+    // it and the next backup sees the same metadata.
+    struct stat after;
+    if (::lstat(path.c_str(), &after) == 0 && S_ISLNK(after.st_mode))
+      node.atime_ns = int64_t{after.st_atim.tv_sec} * 1'000'000'000 + after.st_atim.tv_nsec;
   }
   return read_xattrs(path, node.xattrs);
 }
