@@ -40,7 +40,8 @@ class Checker {
     result_.damaged.push_back({blob, pack, std::move(reason), {}});
   }
   Status check_structure();
-  void check_pack_data(const repo::PackFile& pack);
+  // `data` and `plain` are the worker's buffers, reused from pack to pack.
+  void check_pack_data(const repo::PackFile& pack, Bytes& data, Bytes& plain);
   void map_damage();
 
   repo::Repository& repo_;
@@ -143,30 +144,29 @@ Status Checker::check_structure() {
   return Status::ok();
 }
 
-void Checker::check_pack_data(const repo::PackFile& pack) {
+void Checker::check_pack_data(const repo::PackFile& pack, Bytes& data, Bytes& plain) {
   auto fail_all = [&](const std::string& why) {
     error(fmt::format("pack {}: {}", pack.id.short_hex(), why));
     auto it = index_by_pack_.find(pack.id);
     if (it != index_by_pack_.end())
       for (const auto& e : it->second) damaged(e.id, pack.id, why);
   };
-  auto data = repo_.read_pack(pack.id);
-  if (!data.is_ok()) return fail_all(data.status().message());
-  progress_->bytes_done += data->size();
+  Status read = repo_.read_pack_into(pack.id, 0, UINT64_MAX, data);
+  if (!read.is_ok()) return fail_all(read.message());
+  progress_->bytes_done += data.size();
   {
     std::lock_guard lock(mu_);
-    result_.bytes_read += data->size();
+    result_.bytes_read += data.size();
     result_.packs_read++;
   }
-  if (data->size() != pack.size) return fail_all("changed size while being read");
-  auto header = repo::parse_pack_header(repo_.keys(), pack.id, data->size(), *data);
+  if (data.size() != pack.size) return fail_all("changed size while being read");
+  auto header = repo::parse_pack_header(repo_.keys(), pack.id, data.size(), data);
   if (!header.is_ok()) return fail_all(header.status().message());
   std::unordered_map<Id, const repo::PackEntry*, IdHash> in_header;
-  Bytes plain;
   for (const auto& e : *header) {
     in_header.emplace(e.id, &e);
     plain.clear();
-    Status s = repo::open_blob(repo_.keys(), e, ByteSpan(data->data() + e.offset, e.length), plain);
+    Status s = repo::open_blob(repo_.keys(), e, ByteSpan(data.data() + e.offset, e.length), plain);
     if (s.is_ok() && repo_.keys().blob_id(plain) != e.id) s = Status(ErrorCode::kCorrupt, "content does not match its id");
     if (!s.is_ok()) {
       error(fmt::format("pack {}: {} blob {} is damaged: {}", pack.id.short_hex(), repo::blob_type_name(e.type),
@@ -234,8 +234,9 @@ Result<CheckResult> Checker::run() {
     std::vector<std::thread> threads;
     for (int w = 0; w < workers; ++w)
       threads.emplace_back([&] {
+        Bytes data, plain;
         for (size_t i; !ctx_.cancelled() && (i = next.fetch_add(1)) < packs.size();) {
-          check_pack_data(packs[i]);
+          check_pack_data(packs[i], data, plain);
           progress_->packs_done++;
         }
       });

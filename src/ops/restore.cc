@@ -132,7 +132,8 @@ class Restorer {
     std::lock_guard lock(mu_);
     result_.warnings.push_back(std::move(message));
   }
-  void restore_pack(PackPlan& plan);
+  // `data` and `plain` are the worker's buffers, reused from pack to pack.
+  void restore_pack(PackPlan& plan, Bytes& data, Bytes& plain);
   void write_blob(ByteSpan data, const BlobUse& use);
   int open_target(FileTarget& f);
 
@@ -325,8 +326,9 @@ Status Restorer::walk(const Id& tree_id, std::vector<std::string>& snap_path, st
 int Restorer::open_target(FileTarget& f) {
   int fd = ::open(f.path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return -1;
-  if (!f.created.exchange(true)) {
-    // Size first: sparse files keep holes where zero runs are skipped.
+  if (f.node.sparse && !f.created.exchange(true)) {
+    // Size first: sparse files keep holes where zero runs are skipped (the
+    // writes of a dense file cover it whole).
     if (::ftruncate(fd, static_cast<off_t>(f.node.size)) != 0) {
       int err = errno;
       ::close(fd);
@@ -398,7 +400,7 @@ void Restorer::write_blob(ByteSpan data, const BlobUse& use) {
   ::close(fd);
 }
 
-void Restorer::restore_pack(PackPlan& plan) {
+void Restorer::restore_pack(PackPlan& plan, Bytes& data, Bytes& plain) {
   auto& blobs = plan.blobs;
   std::sort(blobs.begin(), blobs.end(), [](const auto& a, const auto& b) { return a.first.offset < b.first.offset; });
   auto fail_uses = [&](const std::vector<BlobUse>& uses, const std::string& why) {
@@ -409,7 +411,6 @@ void Restorer::restore_pack(PackPlan& plan) {
   };
   // Read in runs: consecutive needed blobs with gaps under 1 MiB share one read.
   size_t i = 0;
-  Bytes plain;
   while (i < blobs.size()) {
     if (ctx_.cancelled()) return;
     size_t j = i + 1;
@@ -420,20 +421,20 @@ void Restorer::restore_pack(PackPlan& plan) {
       run_end = std::max<uint64_t>(run_end, blobs[j].first.offset + blobs[j].first.length);
       ++j;
     }
-    auto data = repo_.read_pack(plan.pack_id, run_start, run_end - run_start);
+    Status read = repo_.read_pack_into(plan.pack_id, run_start, run_end - run_start, data);
     for (size_t k = i; k < j; ++k) {
       const auto& [entry, uses] = blobs[k];
-      if (!data.is_ok()) {
-        fail_uses(uses, fmt::format("pack {}: {}", plan.pack_id.short_hex(), data.status().message()));
+      if (!read.is_ok()) {
+        fail_uses(uses, fmt::format("pack {}: {}", plan.pack_id.short_hex(), read.message()));
         continue;
       }
       uint64_t rel = entry.offset - run_start;
-      if (rel + entry.length > data->size()) {
+      if (rel + entry.length > data.size()) {
         fail_uses(uses, fmt::format("pack {} is truncated", plan.pack_id.short_hex()));
         continue;
       }
       plain.clear();
-      Status s = repo::open_blob(repo_.keys(), entry, ByteSpan(data->data() + rel, entry.length), plain);
+      Status s = repo::open_blob(repo_.keys(), entry, ByteSpan(data.data() + rel, entry.length), plain);
       if (!s.is_ok()) {
         fail_uses(uses, fmt::format("blob {} in pack {} is damaged ({})", entry.id.short_hex(),
                                     plan.pack_id.short_hex(), s.message()));
@@ -483,22 +484,46 @@ Result<RestoreResult> Restorer::run() {
   // Phase 2: data, pack by pack, in parallel.
   int workers = options_.workers > 0 ? options_.workers
                                      : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
-  // Large packs first spreads the work evenly.
-  std::atomic<size_t> next{0};
+  // Packs are planned in tree order, so neighbouring packs feed the same
+  // files. Each worker starts on its own contiguous share (workers writing
+  // into one file serialise on its inode lock) and then helps the others.
+  size_t n_workers = static_cast<size_t>(workers);
+  std::vector<std::atomic<size_t>> cursor(n_workers);
+  std::vector<size_t> share_end(n_workers);
+  for (size_t w = 0; w < n_workers; ++w) {
+    cursor[w] = packs_.size() * w / n_workers;
+    share_end[w] = packs_.size() * (w + 1) / n_workers;
+  }
   std::vector<std::thread> threads;
-  for (int w = 0; w < workers; ++w)
-    threads.emplace_back([&] {
-      for (size_t i; (i = next.fetch_add(1)) < packs_.size();) restore_pack(packs_[i]);
+  for (size_t w = 0; w < n_workers; ++w)
+    threads.emplace_back([&, w] {
+      Bytes data, plain;
+      for (size_t k = 0; k < n_workers; ++k) {
+        size_t share = (w + k) % n_workers;
+        for (size_t i; !ctx_.cancelled() && (i = cursor[share].fetch_add(1)) < share_end[share];)
+          restore_pack(packs_[i], data, plain);
+      }
     });
   for (auto& t : threads) t.join();
   if (ctx_.cancelled()) return Status(ErrorCode::kCancelled, "restore interrupted");
+
+  // A file that could not be written whole (damaged or missing data, a write
+  // error) is reported and removed: a complete-looking file with a hole of
+  // zeros would be worse than none.
+  for (const auto& f : files_) {
+    if (!f->failed.load()) continue;
+    if (::unlink(f->path.c_str()) != 0 && errno != ENOENT)
+      error(posix_error(errno, "unable to remove the incomplete file " + escape_name(f->path)).message());
+    result_.files--;
+    result_.bytes -= f->node.size;
+  }
 
   // Phase 3: hard links, then metadata (files in parallel, dirs bottom-up).
   for (const auto& [link, existing] : hardlinks_) {
     if (::link(existing.c_str(), link.c_str()) != 0)
       error(posix_error(errno, "unable to create hard link " + escape_name(link)).message());
   }
-  next = 0;
+  std::atomic<size_t> next{0};
   threads.clear();
   for (int w = 0; w < workers; ++w)
     threads.emplace_back([&] {

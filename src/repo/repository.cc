@@ -188,10 +188,16 @@ Result<std::vector<PackFile>> Repository::list_packs() const {
 }
 
 Result<Bytes> Repository::read_pack(const Id& pack_id, uint64_t offset, uint64_t length) const {
-  auto r = backend_->read(pack_name(pack_id), offset, length == UINT64_MAX ? storage::kToEnd : length);
-  if (!r.is_ok() && r.status().code() == ErrorCode::kNotFound)
+  Bytes out;
+  LB_RETURN_IF_ERROR(read_pack_into(pack_id, offset, length, out));
+  return out;
+}
+
+Status Repository::read_pack_into(const Id& pack_id, uint64_t offset, uint64_t length, Bytes& out) const {
+  Status s = backend_->read_into(pack_name(pack_id), offset, length == UINT64_MAX ? storage::kToEnd : length, out);
+  if (s.code() == ErrorCode::kNotFound)
     return Status(ErrorCode::kNotFound, fmt::format("pack {} is missing", pack_id.short_hex()));
-  return r;
+  return s;
 }
 
 Status Repository::write_pack(const Id& pack_id, ByteSpan data) {

@@ -89,6 +89,8 @@ class Repository {
   // Packs.
   Result<std::vector<PackFile>> list_packs() const;
   Result<Bytes> read_pack(const Id& pack_id, uint64_t offset = 0, uint64_t length = UINT64_MAX) const;
+  // read_pack() into a reused buffer (restore and check read many packs).
+  Status read_pack_into(const Id& pack_id, uint64_t offset, uint64_t length, Bytes& out) const;
   Status write_pack(const Id& pack_id, ByteSpan data);
   // Reads and authenticates a pack's header.
   Result<std::vector<PackEntry>> read_pack_header(const Id& pack_id, uint64_t pack_size) const;

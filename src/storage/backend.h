@@ -53,6 +53,16 @@ class Backend {
   // end returns what there is; a short result is not an error.
   virtual Result<Bytes> read(std::string_view name, uint64_t offset = 0, uint64_t length = kToEnd) = 0;
 
+  // read() into a caller's buffer, so a loop over many objects reuses one
+  // allocation (no page faults and zeroing per read). `out` is resized to
+  // what was read; drivers override this when they can read in place.
+  virtual Status read_into(std::string_view name, uint64_t offset, uint64_t length, Bytes& out) {
+    auto r = read(name, offset, length);
+    if (!r.is_ok()) return r.status();
+    out = std::move(*r);
+    return Status::ok();
+  }
+
   virtual Status write(std::string_view name, ByteSpan data) = 0;
   virtual Status remove(std::string_view name) = 0;
   virtual Result<ObjectInfo> stat(std::string_view name) = 0;

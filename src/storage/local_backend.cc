@@ -151,6 +151,13 @@ Result<std::vector<ObjectInfo>> LocalBackend::list(std::string_view prefix) {
 }
 
 Result<Bytes> LocalBackend::read(std::string_view name, uint64_t offset, uint64_t length) {
+  Bytes out;
+  LB_RETURN_IF_ERROR(read_into(name, offset, length, out));
+  return out;
+}
+
+Status LocalBackend::read_into(std::string_view name, uint64_t offset, uint64_t length, Bytes& out) {
+  out.clear();
   if (!valid_object_name(name)) return invalid_object_name(name);
   std::string path = path_of(name);
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -160,19 +167,20 @@ Result<Bytes> LocalBackend::read(std::string_view name, uint64_t offset, uint64_
   if (::fstat(fd.get(), &st) != 0) return posix_error(errno, "unable to stat " + path);
   uint64_t size = static_cast<uint64_t>(st.st_size);
   length = offset >= size ? 0 : std::min(length, size - offset);
-  Bytes out(length);
+  out.resize(length);  // default-initialised: no zeroing
   uint64_t done = 0;
   while (done < length) {
     ssize_t n = ::pread(fd.get(), out.data() + done, length - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
+      out.clear();
       return posix_error(errno, "unable to read " + path);
     }
     if (n == 0) break;
     done += static_cast<uint64_t>(n);
   }
   out.resize(done);
-  return out;
+  return Status::ok();
 }
 
 Status LocalBackend::write(std::string_view name, ByteSpan data) {

@@ -21,6 +21,7 @@ class LocalBackend final : public Backend {
   Status create() override;
   Result<std::vector<ObjectInfo>> list(std::string_view prefix) override;
   Result<Bytes> read(std::string_view name, uint64_t offset, uint64_t length) override;
+  Status read_into(std::string_view name, uint64_t offset, uint64_t length, Bytes& out) override;
   Status write(std::string_view name, ByteSpan data) override;
   Status remove(std::string_view name) override;
   Result<ObjectInfo> stat(std::string_view name) override;
