@@ -21,7 +21,8 @@ import unittest
 import lbtest
 from lbtest import IS_ROOT, MiB, PASSWORD
 
-COMMANDS = ("init", "backup", "snapshots", "ls", "find", "diff", "stats", "restore", "check", "unlock", "version")
+COMMANDS = ("init", "backup", "snapshots", "ls", "find", "diff", "stats", "restore", "check", "forget", "unlock",
+            "version")
 NOBODY = 65534
 
 

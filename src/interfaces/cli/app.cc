@@ -64,6 +64,7 @@ int run(int argc, char** argv) {
   add_stats_command(app, g);
   add_restore_command(app, g);
   add_check_command(app, g);
+  add_forget_command(app, g);
   add_unlock_command(app, g);
   add_version_command(app, g);
 

@@ -41,6 +41,7 @@ void add_diff_command(CLI::App& app, Globals& g);
 void add_stats_command(CLI::App& app, Globals& g);
 void add_restore_command(CLI::App& app, Globals& g);
 void add_check_command(CLI::App& app, Globals& g);
+void add_forget_command(CLI::App& app, Globals& g);
 void add_unlock_command(CLI::App& app, Globals& g);
 void add_version_command(CLI::App& app, Globals& g);
 

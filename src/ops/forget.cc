@@ -1,0 +1,66 @@
+#include "ops/forget.h"
+
+#include <fmt/format.h>
+
+#include "repo/lock.h"
+
+namespace lifeboat::ops {
+
+Result<ForgetResult> forget(repo::Repository& repo, const ForgetOptions& options, const OpContext& ctx) {
+  bool by_id = !options.snapshots.empty();
+  if (by_id && !options.policy.empty())
+    return Status(ErrorCode::kInvalidArgument, "give either snapshot ids or --keep-* options, not both");
+  if (!by_id && options.policy.empty())
+    return Status(ErrorCode::kInvalidArgument,
+                  "no policy given: use --keep-last/--keep-daily/... or name the snapshots to forget");
+  std::unique_ptr<repo::RepoLock> lock;
+  if (!options.dry_run) {
+    repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "forget"};
+    LB_ASSIGN_OR_RETURN(lock, repo::RepoLock::acquire(repo, true, owner));
+  }
+
+  ForgetResult result;
+  if (by_id) {
+    ForgetGroup g;
+    for (const auto& ref : options.snapshots) {
+      LB_ASSIGN_OR_RETURN(auto s, find_snapshot(repo, ref, options.filter));
+      RetentionDecision d;
+      d.snapshot = std::move(s);
+      d.keep = false;
+      d.reasons.push_back("named");
+      g.decisions.push_back(std::move(d));
+    }
+    result.groups.push_back(std::move(g));
+  } else {
+    LB_ASSIGN_OR_RETURN(auto snaps, list_snapshots(repo, options.filter));
+    for (auto& [key, group] : group_snapshots(std::move(snaps), options.group_by)) {
+      ForgetGroup g{key, apply_policy(std::move(group), options.policy)};
+      bool any_kept = false;
+      for (const auto& d : g.decisions) any_kept = any_kept || d.keep;
+      if (!any_kept && !g.decisions.empty() && !options.allow_empty)
+        return Status(ErrorCode::kInvalidArgument,
+                      fmt::format("the policy ({}) would remove all {} snapshots of group \"{}\"; nothing was "
+                                  "removed (pass --allow-empty if that is intended)",
+                                  options.policy.describe(), g.decisions.size(), key));
+      result.groups.push_back(std::move(g));
+    }
+  }
+  for (const auto& g : result.groups)
+    for (const auto& d : g.decisions)
+      if (!d.keep) result.removed.push_back(d.snapshot.id);
+  if (options.dry_run) return result;
+
+  std::vector<repo::Id> done;
+  for (const auto& id : result.removed) {
+    if (ctx.cancelled()) break;
+    Status s = repo.remove("snapshots/" + id.hex());
+    if (s.is_ok() || s.code() == ErrorCode::kNotFound) done.push_back(id);
+    else result.errors.push_back(fmt::format("unable to remove snapshot {}: {}", id.short_hex(), s.message()));
+  }
+  result.removed = std::move(done);
+  LB_RETURN_IF_ERROR(lock->release());
+  if (ctx.cancelled()) return Status(ErrorCode::kCancelled, "forget interrupted");
+  return result;
+}
+
+}  // namespace lifeboat::ops

@@ -1,0 +1,41 @@
+// forget: removes snapshots, by a retention policy or by id. Only the
+// snapshot objects go; the data they referenced stays until prune.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ops/context.h"
+#include "ops/retention.h"
+#include "ops/snapshot_select.h"
+#include "repo/repository.h"
+#include "util/status.h"
+
+namespace lifeboat::ops {
+
+struct ForgetOptions {
+  RetentionPolicy policy;
+  GroupBy group_by;
+  SnapshotFilter filter;               // only these snapshots are considered
+  std::vector<std::string> snapshots;  // explicit ids/prefixes instead of a policy
+  bool dry_run = false;
+  bool allow_empty = false;  // let a policy remove every snapshot of a group
+};
+
+struct ForgetGroup {
+  std::string key;
+  std::vector<RetentionDecision> decisions;  // newest first
+};
+
+struct ForgetResult {
+  std::vector<ForgetGroup> groups;
+  std::vector<repo::Id> removed;  // with dry_run: what would be removed
+  std::vector<std::string> errors;
+};
+
+// kInvalidArgument for an empty policy without ids, for a policy that would
+// empty a group (unless allow_empty), and for ids mixed with a policy.
+// Nothing is removed when any check fails.
+Result<ForgetResult> forget(repo::Repository& repo, const ForgetOptions& options, const OpContext& ctx);
+
+}  // namespace lifeboat::ops
