@@ -125,6 +125,54 @@ Result<std::unique_ptr<Repository>> Repository::open(std::unique_ptr<storage::Ba
   return repo;
 }
 
+Result<std::vector<Repository::KeyListing>> Repository::list_keys() const {
+  LB_ASSIGN_OR_RETURN(auto objects, backend_->list("keys/"));
+  std::vector<KeyListing> out;
+  for (const auto& o : objects) {
+    auto id = id_from_name(o.name);
+    if (!id) continue;
+    KeyListing k;
+    auto data = backend_->read(o.name);
+    if (!data.is_ok()) {
+      if (data.status().code() == ErrorCode::kNotFound) continue;  // removed meanwhile
+      return data.status().with_context("unable to read " + o.name);
+    }
+    auto info = parse_key_file_info(*data);
+    if (info.is_ok()) k.info = std::move(*info);
+    else k.readable = false;
+    k.info.id = *id;
+    out.push_back(std::move(k));
+  }
+  std::sort(out.begin(), out.end(), [](const KeyListing& a, const KeyListing& b) {
+    return a.info.created_ns != b.info.created_ns ? a.info.created_ns < b.info.created_ns : a.info.id < b.info.id;
+  });
+  return out;
+}
+
+Result<Id> Repository::add_key(std::string_view password, const KeyFileInfo& info) {
+  if (password.empty()) return Status(ErrorCode::kInvalidArgument, "empty password: choose a non-empty passphrase");
+  KeyFileInfo i = info;
+  if (i.created_ns == 0) i.created_ns = clock_.now_ns();
+  LB_ASSIGN_OR_RETURN(Bytes file, create_key_file(keys_->master(), password, i));
+  Id id = Id::random();
+  LB_RETURN_IF_ERROR(backend_->write("keys/" + id.hex(), file).with_context("unable to write the new key"));
+  return id;
+}
+
+Status Repository::remove_key(const Id& id, bool even_current) {
+  if (id == key_id_ && !even_current)
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("refusing to remove key {}: it is the one this command opened the repository with; "
+                              "open with another key's password to remove it",
+                              id.short_hex()));
+  LB_ASSIGN_OR_RETURN(auto keys, list_keys());
+  bool found = std::any_of(keys.begin(), keys.end(), [&](const KeyListing& k) { return k.info.id == id; });
+  if (!found) return Status(ErrorCode::kNotFound, fmt::format("there is no key {} in {}", id.short_hex(), location()));
+  if (keys.size() <= 1)
+    return Status(ErrorCode::kInvalidArgument, "refusing to remove the last key: the repository would be lost");
+  return backend_->remove("keys/" + id.hex());
+}
+
 Status Repository::load_index(bool tolerate_damage, std::vector<std::string>* damaged) {
   LB_ASSIGN_OR_RETURN(auto ids, list_index_files());
   for (const Id& id : ids) {

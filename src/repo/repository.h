@@ -109,6 +109,22 @@ class Repository {
   // Assigns a new id to `snapshot` and stores it.
   Status save_snapshot(Snapshot& snapshot);
 
+  // Key files: several passphrases open one repository, each wrapping the
+  // same master key. list_keys() reads only the plaintext metadata (no
+  // passphrase needed); a damaged key file is listed with info.id only and
+  // `readable` false.
+  struct KeyListing {
+    KeyFileInfo info;
+    bool readable = true;
+  };
+  Result<std::vector<KeyListing>> list_keys() const;
+  // Wraps the master key under `password`; returns the new key's id.
+  Result<Id> add_key(std::string_view password, const KeyFileInfo& info);
+  // Removes a key file. Refuses the last key, and the key this process
+  // opened the repository with unless `even_current` (kInvalidArgument);
+  // kNotFound for an unknown id.
+  Status remove_key(const Id& id, bool even_current = false);
+
   // Sealed objects under any name (locks, keys' siblings).
   Status write_sealed(const std::string& name, ByteSpan plaintext, ByteSpan aad);
   Result<Bytes> read_sealed(const std::string& name, ByteSpan aad) const;

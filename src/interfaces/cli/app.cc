@@ -65,6 +65,7 @@ int run(int argc, char** argv) {
   add_restore_command(app, g);
   add_check_command(app, g);
   add_forget_command(app, g);
+  add_key_command(app, g);
   add_unlock_command(app, g);
   add_version_command(app, g);
 
@@ -84,6 +85,20 @@ int run(int argc, char** argv) {
         msg = fmt::format("unknown {} \"{}\"", rest.front().starts_with("-") ? "option" : "command", rest.front());
       else if (rest.empty() && dynamic_cast<const CLI::RequiredError*>(&e))
         msg = "no command given";
+    } else if (dynamic_cast<const CLI::RequiredError*>(&e) && msg.find("subcommand is required") != std::string::npos) {
+      // A command with subcommands ("key") given without one: list them.
+      CLI::App* cur = &app;
+      std::string path = "lifeboat";
+      while (!cur->get_subcommands().empty()) {
+        cur = cur->get_subcommands().front();
+        path += " " + cur->get_name();
+      }
+      std::string names;
+      for (const CLI::App* sub : cur->get_subcommands([](CLI::App*) { return true; }))
+        names += (names.empty() ? "" : ", ") + sub->get_name();
+      auto rest = cur->remaining();
+      msg = rest.empty() ? fmt::format("`{}` needs one of: {}", path, names)
+                         : fmt::format("unknown command \"{}\" for `{}` (one of: {})", rest.front(), path, names);
     }
     fmt::print(stderr, "lifeboat: error: {} (see lifeboat --help, or lifeboat COMMAND --help)\n", msg);
     return kExitFatal;

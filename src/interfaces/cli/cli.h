@@ -42,6 +42,7 @@ void add_stats_command(CLI::App& app, Globals& g);
 void add_restore_command(CLI::App& app, Globals& g);
 void add_check_command(CLI::App& app, Globals& g);
 void add_forget_command(CLI::App& app, Globals& g);
+void add_key_command(CLI::App& app, Globals& g);
 void add_unlock_command(CLI::App& app, Globals& g);
 void add_version_command(CLI::App& app, Globals& g);
 
@@ -60,6 +61,9 @@ ops::OpContext make_context();
 // LIFEBOAT_PASSWORD_FILE, LIFEBOAT_PASSWORD_COMMAND, LIFEBOAT_PASSWORD, or a
 // prompt on the terminal (twice when `confirm`).
 Result<std::string> read_password(const Globals& g, bool confirm);
+// A new passphrase (key add, key passwd) from `file`,
+// LIFEBOAT_NEW_PASSWORD_FILE, LIFEBOAT_NEW_PASSWORD, or a prompt (twice).
+Result<std::string> read_new_password(const std::string& file);
 std::string repository_location(const Globals& g);
 // Opens the repository named by the globals (prompting for the password).
 Result<std::unique_ptr<repo::Repository>> open_repository(const Globals& g);

@@ -118,6 +118,21 @@ Result<std::string> read_password(const Globals& g, bool confirm) {
                 "--password-command");
 }
 
+Result<std::string> read_new_password(const std::string& file) {
+  if (!file.empty()) return password_from_file(file);
+  if (auto f = env("LIFEBOAT_NEW_PASSWORD_FILE"); !f.empty()) return password_from_file(f);
+  if (const char* p = std::getenv("LIFEBOAT_NEW_PASSWORD")) return std::string(p);
+  if (::isatty(STDIN_FILENO)) {
+    LB_ASSIGN_OR_RETURN(std::string pw, prompt("enter the new password: "));
+    LB_ASSIGN_OR_RETURN(std::string again, prompt("enter the new password again: "));
+    if (again != pw) return Status(ErrorCode::kInvalidArgument, "the passwords do not match; nothing was changed");
+    return pw;
+  }
+  return Status(ErrorCode::kInvalidArgument,
+                "no new password given: use --new-password-file, or set LIFEBOAT_NEW_PASSWORD_FILE or "
+                "LIFEBOAT_NEW_PASSWORD");
+}
+
 std::string repository_location(const Globals& g) { return g.repo.empty() ? env("LIFEBOAT_REPOSITORY") : g.repo; }
 
 Result<std::unique_ptr<repo::Repository>> open_repository(const Globals& g) {

@@ -1,0 +1,121 @@
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "interfaces/cli/cli.h"
+#include "ops/keys.h"
+#include "util/time_format.h"
+#include "util/utf8.h"
+
+namespace lifeboat::cli {
+namespace {
+
+struct KeyArgs {
+  std::string new_password_file;
+  std::string host;
+  std::string user;
+  std::string id;
+};
+
+int run_list(Globals& g) {
+  auto repo = open_repository(g);
+  if (!repo.is_ok()) return fail(repo.status());
+  auto keys = ops::key_list(**repo);
+  if (!keys.is_ok()) return fail(keys.status());
+  const repo::Id& current = (*repo)->key_id();
+  if (g.json) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& k : *keys) {
+      nlohmann::json j = {{"id", k.info.id.hex()}, {"current", k.info.id == current}, {"readable", k.readable}};
+      if (k.readable) {
+        j["created"] = format_rfc3339(k.info.created_ns);
+        j["hostname"] = escape_name(k.info.hostname);
+        j["username"] = escape_name(k.info.username);
+        j["kdf"] = {{"name", "scrypt"}, {"n", k.info.kdf.n}, {"r", k.info.kdf.r}, {"p", k.info.kdf.p}};
+      }
+      a.push_back(j);
+    }
+    fmt::print("{}\n", a.dump());
+    return kExitOk;
+  }
+  fmt::print(" {:<8}  {:<19}  {:<16}  {}\n", "ID", "Created", "Host", "User");
+  fmt::print("{}\n", std::string(60, '-'));
+  for (const auto& k : *keys) {
+    if (!k.readable) {
+      fmt::print(" {:<8}  (damaged key file)\n", k.info.id.short_hex());
+      continue;
+    }
+    fmt::print("{}{:<8}  {:<19}  {:<16}  {}\n", k.info.id == current ? "*" : " ", k.info.id.short_hex(),
+               format_local(k.info.created_ns), escape_name(k.info.hostname), escape_name(k.info.username));
+  }
+  fmt::print("{}\n{} key{}; * marks the key this password opened\n", std::string(60, '-'), keys->size(),
+             keys->size() == 1 ? "" : "s");
+  return kExitOk;
+}
+
+// add and passwd: a new key under a new password.
+int run_new_key(Globals& g, const KeyArgs& a, bool replace) {
+  auto repo = open_repository(g);
+  if (!repo.is_ok()) return fail(repo.status());
+  auto password = read_new_password(a.new_password_file);
+  if (!password.is_ok()) return fail(password.status());
+  ops::KeyAddOptions o;
+  o.hostname = a.host;
+  o.username = a.user;
+  auto ctx = make_context();
+  repo::Id old = (*repo)->key_id();
+  auto id = replace ? ops::key_passwd(**repo, *password, o, ctx) : ops::key_add(**repo, *password, o, ctx);
+  if (!id.is_ok()) return fail(id.status());
+  if (g.json) {
+    nlohmann::json j = {{"message_type", replace ? "key_changed" : "key_added"}, {"id", id->hex()}};
+    if (replace) j["removed"] = old.hex();
+    fmt::print("{}\n", j.dump());
+  } else if (replace) {
+    fmt::print("changed the password: new key {}, removed key {}\n", id->short_hex(), old.short_hex());
+  } else {
+    fmt::print("added key {}\n", id->short_hex());
+  }
+  return kExitOk;
+}
+
+int run_remove(Globals& g, const KeyArgs& a) {
+  auto repo = open_repository(g);
+  if (!repo.is_ok()) return fail(repo.status());
+  auto id = ops::key_remove(**repo, a.id, make_context());
+  if (!id.is_ok()) return fail(id.status());
+  if (g.json) fmt::print("{}\n", nlohmann::json{{"message_type", "key_removed"}, {"id", id->hex()}}.dump());
+  else fmt::print("removed key {}\n", id->short_hex());
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_key_command(CLI::App& app, Globals& g) {
+  auto a = std::make_shared<KeyArgs>();
+  auto* key = app.add_subcommand("key", "Manage the passwords (key files) that open the repository");
+  key->require_subcommand(1);
+  key->footer(
+      "Every key wraps the same master key: adding or removing one never touches the data. New passwords come\n"
+      "from --new-password-file, LIFEBOAT_NEW_PASSWORD_FILE, LIFEBOAT_NEW_PASSWORD or a prompt, never argv.");
+
+  auto* list = key->add_subcommand("list", "List the keys, marking the one the given password opens");
+  list->callback([&g] { g.action = [&g] { return run_list(g); }; });
+
+  auto new_key_options = [&](CLI::App* cmd) {
+    cmd->add_option("--new-password-file", a->new_password_file, "Read the new password from this file");
+    cmd->add_option("--host", a->host, "Host name recorded in the new key (default: this host)");
+    cmd->add_option("--user", a->user, "User name recorded in the new key (default: this user)");
+  };
+  auto* add = key->add_subcommand("add", "Add a key: another password that opens the repository");
+  new_key_options(add);
+  add->callback([&g, a] { g.action = [&g, a] { return run_new_key(g, *a, false); }; });
+
+  auto* passwd = key->add_subcommand("passwd", "Change the password: add a key for the new one, remove the current");
+  new_key_options(passwd);
+  passwd->callback([&g, a] { g.action = [&g, a] { return run_new_key(g, *a, true); }; });
+
+  auto* remove = key->add_subcommand("remove", "Remove a key (not the current one, never the last)");
+  remove->add_option("id", a->id, "Key id or unique prefix (see `lifeboat key list`)")->required();
+  remove->callback([&g, a] { g.action = [&g, a] { return run_remove(g, *a); }; });
+}
+
+}  // namespace lifeboat::cli

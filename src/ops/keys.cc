@@ -1,0 +1,72 @@
+#include "ops/keys.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "repo/lock.h"
+
+namespace lifeboat::ops {
+namespace {
+
+repo::KeyFileInfo new_key_info(const KeyAddOptions& o, const OpContext& ctx) {
+  repo::KeyFileInfo info;
+  info.hostname = o.hostname.empty() ? ctx.hostname : o.hostname;
+  info.username = o.username.empty() ? ctx.username : o.username;
+  info.kdf = o.kdf;
+  return info;
+}
+
+Result<repo::Id> resolve_key(const repo::Repository& repo, std::string_view ref) {
+  bool hex = ref.size() >= 4 && ref.size() <= 64 &&
+             std::all_of(ref.begin(), ref.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  if (!hex)
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("invalid key id \"{}\": give at least 4 hex digits (see `lifeboat key list`)", ref));
+  LB_ASSIGN_OR_RETURN(auto keys, repo.list_keys());
+  std::vector<repo::Id> hits;
+  for (const auto& k : keys)
+    if (k.info.id.hex().starts_with(ref)) hits.push_back(k.info.id);
+  if (hits.empty()) return Status(ErrorCode::kNotFound, fmt::format("no key matches \"{}\" (see `lifeboat key list`)", ref));
+  if (hits.size() > 1)
+    return Status(ErrorCode::kInvalidArgument, fmt::format("key id \"{}\" is ambiguous: give more digits", ref));
+  return hits[0];
+}
+
+}  // namespace
+
+Result<std::vector<repo::Repository::KeyListing>> key_list(const repo::Repository& repo) { return repo.list_keys(); }
+
+Result<repo::Id> key_add(repo::Repository& repo, std::string_view new_password, const KeyAddOptions& options,
+                         const OpContext& ctx) {
+  repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "key add"};
+  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, false, owner));
+  LB_ASSIGN_OR_RETURN(repo::Id id, repo.add_key(new_password, new_key_info(options, ctx)));
+  LB_RETURN_IF_ERROR(lock->release());
+  return id;
+}
+
+Result<repo::Id> key_remove(repo::Repository& repo, std::string_view ref, const OpContext& ctx) {
+  LB_ASSIGN_OR_RETURN(repo::Id id, resolve_key(repo, ref));
+  repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "key remove"};
+  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, true, owner));
+  LB_RETURN_IF_ERROR(repo.remove_key(id));
+  LB_RETURN_IF_ERROR(lock->release());
+  return id;
+}
+
+Result<repo::Id> key_passwd(repo::Repository& repo, std::string_view new_password, const KeyAddOptions& options,
+                            const OpContext& ctx) {
+  repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "key passwd"};
+  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, true, owner));
+  // The new key first: a crash in between leaves two working keys, never none.
+  LB_ASSIGN_OR_RETURN(repo::Id id, repo.add_key(new_password, new_key_info(options, ctx)));
+  Status removed = repo.remove_key(repo.key_id(), true);
+  if (!removed.is_ok())
+    return removed.with_context(fmt::format("the new key {} works, but the old key {} could not be removed",
+                                            id.short_hex(), repo.key_id().short_hex()));
+  LB_RETURN_IF_ERROR(lock->release());
+  return id;
+}
+
+}  // namespace lifeboat::ops

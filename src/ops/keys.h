@@ -1,0 +1,33 @@
+// Key management: several passphrases for one repository (`lifeboat key`).
+// Every key file wraps the same master key, so adding or removing a
+// passphrase never touches the data.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ops/context.h"
+#include "repo/repository.h"
+#include "util/status.h"
+
+namespace lifeboat::ops {
+
+struct KeyAddOptions {
+  std::string hostname;  // recorded in the key file (default: ctx.hostname)
+  std::string username;  // (default: ctx.username)
+  crypto::ScryptParams kdf;
+};
+
+// The key files, oldest first.
+Result<std::vector<repo::Repository::KeyListing>> key_list(const repo::Repository& repo);
+Result<repo::Id> key_add(repo::Repository& repo, std::string_view new_password, const KeyAddOptions& options,
+                         const OpContext& ctx);
+// `ref` is a key id or a unique prefix of one (>= 4 hex digits).
+Result<repo::Id> key_remove(repo::Repository& repo, std::string_view ref, const OpContext& ctx);
+// Adds a key under `new_password`, then removes the key the repository was
+// opened with. Returns the new key's id.
+Result<repo::Id> key_passwd(repo::Repository& repo, std::string_view new_password, const KeyAddOptions& options,
+                            const OpContext& ctx);
+
+}  // namespace lifeboat::ops

@@ -1,0 +1,97 @@
+"""lifeboat key list | add | passwd | remove: several passwords for one
+repository, refusals that keep it openable, and data that stays readable.
+"""
+
+import os
+import unittest
+
+import lbtest
+
+
+class Keys(lbtest.LBTestCase):
+    def setUp(self):
+        super().setUp()
+        self.src = self.path("src")
+        os.makedirs(self.src)
+        lbtest.write_file(os.path.join(self.src, "f.txt"), b"keys test\n")
+        self.repo = self.new_repo()
+        self.repo.backup(self.src)
+
+    def pwfile(self, name, password):
+        p = self.path(name)
+        with open(p, "w") as f:
+            f.write(password + "\n")
+        os.chmod(p, 0o600)
+        return p
+
+    def as_password(self, password):
+        return lbtest.Repo(self.repo.path, self.repo.cache_dir, password)
+
+    def keys(self, repo=None):
+        r = (repo or self.repo).run("--json", "key", "list")
+        self.assertRc(r, 0)
+        return r.last_json()
+
+    def test_add_passwd_remove(self):
+        [first] = self.keys()
+        self.assertTrue(first["current"])
+        self.assertEqual(first["kdf"]["n"], 65536)
+        r = self.repo.run("--json", "key", "add", "--new-password-file", self.pwfile("pw2", "second secret"),
+                          "--host", "laptop")
+        self.assertRc(r, 0)
+        added = r.last_json()["id"]
+        keys = self.keys()
+        self.assertEqual([k["id"] for k in keys], [first["id"], added])
+        self.assertEqual(keys[1]["hostname"], "laptop")
+        self.assertFalse(keys[1]["current"])
+        second = self.as_password("second secret")
+        self.assertEqual([k["current"] for k in self.keys(second)], [False, True])
+        # The key in use cannot be removed; the other one can.
+        r = self.repo.run("key", "remove", first["id"][:8])
+        self.assertRc(r, 1)
+        self.assertOneLineError(r, "refusing to remove key", first["id"][:8])
+        r = second.run("key", "remove", first["id"][:8])
+        self.assertRc(r, 0)
+        self.assertIn("removed key " + first["id"][:8], r.out)
+        r = self.repo.run("snapshots")
+        self.assertRc(r, 12)
+        # passwd with the only key left: the new password works, the old one not.
+        r = second.run("key", "passwd", env=second.env(LIFEBOAT_NEW_PASSWORD="third secret"))
+        self.assertRc(r, 0)
+        self.assertRegex(r.out, r"changed the password: new key [0-9a-f]{8}, removed key " + added[:8])
+        self.assertRc(second.run("snapshots"), 12)
+        third = self.as_password("third secret")
+        self.assertEqual(len(self.keys(third)), 1)
+        third.check("--read-data")
+        third.restore("latest", self.path("t"))
+        with open(os.path.join(lbtest.restored_root(self.path("t"), self.src), b"f.txt"), "rb") as f:
+            self.assertEqual(f.read(), b"keys test\n")
+
+    def test_refusals_and_usage(self):
+        [only] = self.keys()
+        r = self.repo.run("key", "remove", only["id"])
+        self.assertRc(r, 1)
+        self.assertOneLineError(r, "refusing")
+        for args, needle in ((["key"], "needs one of: list, add, passwd, remove"),
+                             (["key", "remove"], "id"),
+                             (["key", "remove", "zz"], "invalid key id"),
+                             (["key", "remove", "0000000"], "no key matches"),
+                             (["key", "add"], "no new password")):
+            r = self.repo.run(*args)
+            self.assertRc(r, 1, str(args))
+            self.assertOneLineError(r, needle)
+        self.assertEqual(len(self.keys()), 1, "nothing was added or removed")
+        empty = self.pwfile("empty", "")
+        r = self.repo.run("key", "add", "--new-password-file", empty)
+        self.assertRc(r, 1)
+        self.assertOneLineError(r, "empty password")
+        r = self.repo.run("key", "list", env=lbtest.base_env(LIFEBOAT_PASSWORD="wrong"))
+        self.assertRc(r, (10, 12))
+        for sub in ("list", "add", "passwd", "remove"):
+            r = self.repo.run("key", sub, "--help")
+            self.assertRc(r, 0)
+            self.assertIn("Usage", r.out)
+
+
+if __name__ == "__main__":
+    unittest.main()
