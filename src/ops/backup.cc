@@ -1,5 +1,7 @@
 #include "ops/backup.h"
 
+#include "ops/audit.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -514,6 +516,10 @@ Result<BackupResult> Archiver::archive() {
       }
   }
   LB_RETURN_IF_ERROR(repo_->save_snapshot(snap));
+  Status audited = audit(*repo_, ctx_, "backup", Status::ok(), {snap.id.hex()},
+                         fmt::format("{} files, {} bytes added{}", m.total_files_processed, m.data_added,
+                                     warnings_.empty() ? "" : fmt::format(", {} unreadable", warnings_.size())));
+  if (!audited.is_ok()) note(audited.message());
   if (new_cache_) {
     Status s = new_cache_->commit();
     if (!s.is_ok()) note("files cache not updated: " + s.message());

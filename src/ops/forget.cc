@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "ops/audit.h"
 #include "repo/lock.h"
 
 namespace lifeboat::ops {
@@ -58,6 +59,14 @@ Result<ForgetResult> forget(repo::Repository& repo, const ForgetOptions& options
     else result.errors.push_back(fmt::format("unable to remove snapshot {}: {}", id.short_hex(), s.message()));
   }
   result.removed = std::move(done);
+  std::vector<std::string> ids;
+  for (const auto& id : result.removed) ids.push_back(id.hex());
+  Status outcome = result.errors.empty()
+                       ? Status::ok()
+                       : Status(ErrorCode::kIo, fmt::format("{} snapshots could not be removed", result.errors.size()));
+  Status audited = audit(repo, ctx, "forget", outcome, std::move(ids),
+                         by_id ? "by id" : options.policy.describe());
+  if (!audited.is_ok()) result.errors.push_back(audited.message());
   LB_RETURN_IF_ERROR(lock->release());
   if (ctx.cancelled()) return Status(ErrorCode::kCancelled, "forget interrupted");
   return result;

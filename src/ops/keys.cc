@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "ops/audit.h"
 #include "repo/lock.h"
 
 namespace lifeboat::ops {
@@ -42,6 +43,7 @@ Result<repo::Id> key_add(repo::Repository& repo, std::string_view new_password, 
   repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "key add"};
   LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, false, owner));
   LB_ASSIGN_OR_RETURN(repo::Id id, repo.add_key(new_password, new_key_info(options, ctx)));
+  LB_RETURN_IF_ERROR(audit(repo, ctx, "key add", Status::ok(), {}, "key " + id.hex()));
   LB_RETURN_IF_ERROR(lock->release());
   return id;
 }
@@ -51,6 +53,7 @@ Result<repo::Id> key_remove(repo::Repository& repo, std::string_view ref, const 
   repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "key remove"};
   LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, true, owner));
   LB_RETURN_IF_ERROR(repo.remove_key(id));
+  LB_RETURN_IF_ERROR(audit(repo, ctx, "key remove", Status::ok(), {}, "key " + id.hex()));
   LB_RETURN_IF_ERROR(lock->release());
   return id;
 }
@@ -65,6 +68,8 @@ Result<repo::Id> key_passwd(repo::Repository& repo, std::string_view new_passwor
   if (!removed.is_ok())
     return removed.with_context(fmt::format("the new key {} works, but the old key {} could not be removed",
                                             id.short_hex(), repo.key_id().short_hex()));
+  LB_RETURN_IF_ERROR(audit(repo, ctx, "key passwd", Status::ok(), {},
+                           "key " + id.hex() + " replaces key " + repo.key_id().hex()));
   LB_RETURN_IF_ERROR(lock->release());
   return id;
 }

@@ -21,7 +21,7 @@ import unittest
 import lbtest
 from lbtest import IS_ROOT, MiB, PASSWORD
 
-COMMANDS = ("init", "backup", "snapshots", "ls", "find", "diff", "stats", "restore", "check", "forget", "key", "unlock",
+COMMANDS = ("init", "backup", "snapshots", "ls", "find", "diff", "stats", "restore", "check", "forget", "key", "log", "unlock",
             "version")
 NOBODY = 65534
 

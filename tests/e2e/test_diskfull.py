@@ -17,7 +17,7 @@ from lbtest import IS_ROOT, MiB
 
 FS_SIZE_MIB = 30
 LAYOUT = re.compile(r"^(config|keys/[0-9a-f]{64}|data/([0-9a-f]{2})/\2[0-9a-f]{62}|index/[0-9a-f]{64}|"
-                    r"snapshots/[0-9a-f]{64}|locks/[0-9a-f]{64})$")
+                    r"snapshots/[0-9a-f]{64}|locks/[0-9a-f]{64}|log/[0-9]{20}-[0-9a-f]{64})$")
 
 
 class DiskFull(lbtest.LBTestCase):
