@@ -1,11 +1,20 @@
 #include "ops/forget.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "ops/audit.h"
 #include "repo/lock.h"
+#include "util/time_format.h"
 
 namespace lifeboat::ops {
+
+int64_t locked_until(const repo::Snapshot& s, int64_t lock_ns) {
+  // The later of the recorded time and when the snapshot was written: a
+  // backup stored with an old --time is still locked from its writing.
+  return std::max(s.time_ns, s.summary.backup_end_ns) + lock_ns;
+}
 
 Result<ForgetResult> forget(repo::Repository& repo, const ForgetOptions& options, const OpContext& ctx) {
   bool by_id = !options.snapshots.empty();
@@ -45,6 +54,23 @@ Result<ForgetResult> forget(repo::Repository& repo, const ForgetOptions& options
                                   options.policy.describe(), g.decisions.size(), key));
       result.groups.push_back(std::move(g));
     }
+  }
+  // The retention lock overrides every policy and every id.
+  if (repo.config().lock_days > 0) {
+    int64_t lock_ns = int64_t{repo.config().lock_days} * 86400 * kNanosPerSecond;
+    int64_t now = repo.clock().now_ns();
+    for (auto& g : result.groups)
+      for (auto& d : g.decisions) {
+        int64_t until = locked_until(d.snapshot, lock_ns);
+        if (d.keep || until <= now) continue;
+        if (by_id)
+          return Status(ErrorCode::kInvalidArgument,
+                        fmt::format("snapshot {} is under the repository's {}-day retention lock until {}; nothing "
+                                    "was removed",
+                                    d.snapshot.id.short_hex(), repo.config().lock_days, format_local(until)));
+        d.keep = true;
+        d.reasons = {"locked until " + format_local(until)};
+      }
   }
   for (const auto& g : result.groups)
     for (const auto& d : g.decisions)

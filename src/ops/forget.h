@@ -33,6 +33,11 @@ struct ForgetResult {
   std::vector<std::string> errors;
 };
 
+// The end of a snapshot's retention lock, for a lock of `lock_ns`.
+int64_t locked_until(const repo::Snapshot& s, int64_t lock_ns);
+
+// Snapshots under the repository's retention lock (config lock_days) are
+// kept whatever the policy says; naming one is an error.
 // kInvalidArgument for an empty policy without ids, for a policy that would
 // empty a group (unless allow_empty), and for ids mixed with a policy.
 // Nothing is removed when any check fails.

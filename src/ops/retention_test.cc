@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "ops/forget.h"
+#include "ops/repo_config.h"
 #include "unit/repo_helpers.h"
 #include "util/time_format.h"
 
@@ -288,6 +289,60 @@ TEST_F(Forget, ByIdAndBadArguments) {
   EXPECT_EQ(count(), 1u);
   o.snapshots = {"deadbeef"};
   EXPECT_EQ(forget(repo(), o, ctx()).status().code(), ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace lifeboat::ops
+
+namespace lifeboat::ops {
+namespace {
+
+class RetentionLock : public Forget {};
+
+TEST_F(RetentionLock, YoungSnapshotsAreKeptAndCannotBeNamed) {
+  put("2024-05-01T00:00:00Z", "a");  // 31 days before the clock: past a 30-day lock
+  put("2024-05-20T00:00:00Z", "a");
+  put("2024-05-25T00:00:00Z", "a");
+  ASSERT_TRUE(set_lock_days(repo(), 30, ctx()).is_ok());
+  EXPECT_EQ(repo().config().lock_days, 30u);
+  ForgetOptions o;
+  o.policy.last = 1;
+  auto r = forget(repo(), o, ctx());
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  ASSERT_EQ(r->removed.size(), 1u) << "only the snapshot past the lock";
+  EXPECT_EQ(count(), 2u);
+  const auto& ds = r->groups[0].decisions;
+  EXPECT_EQ(ds[1].reasons, std::vector<std::string>{"locked until " + format_local(at("2024-06-19T00:00:00Z"))});
+  ForgetOptions by_id;
+  by_id.snapshots = {ds[1].snapshot.id.hex()};
+  auto named = forget(repo(), by_id, ctx());
+  ASSERT_FALSE(named.is_ok());
+  EXPECT_NE(named.status().message().find("retention lock"), std::string::npos) << named.status().message();
+  EXPECT_EQ(count(), 2u);
+}
+
+TEST_F(RetentionLock, TheLockIsMeasuredFromWhenTheSnapshotWasWritten) {
+  repo::Snapshot s = snap("2020-01-01T00:00:00Z", {}, "a");  // imported with an old --time
+  s.summary.backup_end_ns = at("2024-05-31T00:00:00Z");
+  s.tree.bytes.fill(0x55);
+  ASSERT_TRUE(repo().save_snapshot(s).is_ok());
+  ASSERT_TRUE(set_lock_days(repo(), 7, ctx()).is_ok());
+  ForgetOptions o;
+  o.snapshots = {s.id.hex()};
+  EXPECT_FALSE(forget(repo(), o, ctx()).is_ok());
+  clock_.advance(7 * 86400 * kNanosPerSecond);
+  EXPECT_TRUE(forget(repo(), o, ctx()).is_ok());
+}
+
+TEST_F(RetentionLock, CanOnlyBeRaised) {
+  ASSERT_TRUE(set_lock_days(repo(), 10, ctx()).is_ok());
+  Status lower = set_lock_days(repo(), 9, ctx());
+  EXPECT_EQ(lower.code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(lower.message(), "the retention lock can only be raised: it is 10 days, 9 was asked");
+  // The stored config object carries it (what the next open reads).
+  auto cfg = repo().read_sealed("config", as_bytes("config"));
+  ASSERT_TRUE(cfg.is_ok());
+  EXPECT_NE(as_string_view(*cfg).find("\"lock_days\":10"), std::string::npos);
 }
 
 }  // namespace

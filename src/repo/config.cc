@@ -23,6 +23,7 @@ std::string RepoConfig::to_json() const {
   j["cipher"] = "aes-256-gcm";
   j["blob_id"] = "hmac-sha256";
   j["pack_size"] = pack_size;
+  if (lock_days > 0) j["lock_days"] = lock_days;
   return j.dump();
 }
 
@@ -59,6 +60,7 @@ Result<RepoConfig> RepoConfig::from_json(std::string_view text) {
       return bad("algorithms");
     c.pack_size = j.at("pack_size").get<uint32_t>();
     if (c.pack_size < 4096) return bad("pack_size");
+    c.lock_days = j.value("lock_days", uint32_t{0});
   } catch (const json::exception& e) {
     return bad(e.what());
   }

@@ -19,6 +19,9 @@ struct RepoConfig {
   chunk::ChunkerParams chunker;
   int compression_level = 3;             // zstd level; 0 stores blobs raw
   uint32_t pack_size = 16 * 1024 * 1024;  // target size of data packs
+  // Retention lock: snapshots younger than this many days cannot be
+  // forgotten (and their data not pruned). It can only be raised.
+  uint32_t lock_days = 0;
 
   std::string to_json() const;
   // kCorrupt on malformed input, kUnsupported for a newer format version.

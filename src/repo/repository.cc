@@ -57,6 +57,7 @@ Result<std::unique_ptr<Repository>> Repository::create(std::unique_ptr<storage::
   repo->config_.chunker = options.chunker;
   repo->config_.compression_level = options.compression_level;
   repo->config_.pack_size = options.pack_size;
+  repo->config_.lock_days = options.lock_days;
 
   KeyFileInfo info;
   info.created_ns = now;
@@ -123,6 +124,14 @@ Result<std::unique_ptr<Repository>> Repository::open(std::unique_ptr<storage::Ba
   if (!config.is_ok()) return config.status().with_context("unable to read the repository config");
   LB_ASSIGN_OR_RETURN(repo->config_, RepoConfig::from_json(as_string_view(*config)));
   return repo;
+}
+
+Status Repository::update_config(const RepoConfig& config) {
+  std::string text = config.to_json();
+  LB_RETURN_IF_ERROR(write_sealed(std::string(kConfigName), as_bytes(text), as_bytes("config"))
+                         .with_context("unable to write the repository config"));
+  config_ = config;
+  return Status::ok();
 }
 
 Result<std::vector<Repository::KeyListing>> Repository::list_keys() const {

@@ -37,6 +37,7 @@ struct CreateOptions {
   chunk::ChunkerParams chunker;
   int compression_level = 3;
   uint32_t pack_size = 16 * 1024 * 1024;
+  uint32_t lock_days = 0;
   std::string hostname;
   std::string username;
 };
@@ -66,6 +67,8 @@ class Repository {
                                                   std::string_view password, const Clock& clock);
 
   const RepoConfig& config() const { return config_; }
+  // Rewrites the config object (atomically replaced).
+  Status update_config(const RepoConfig& config);
   const RepoKeys& keys() const { return *keys_; }
   const Id& key_id() const { return key_id_; }
   const Clock& clock() const { return clock_; }

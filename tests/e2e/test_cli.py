@@ -21,8 +21,8 @@ import unittest
 import lbtest
 from lbtest import IS_ROOT, MiB, PASSWORD
 
-COMMANDS = ("init", "backup", "snapshots", "ls", "find", "diff", "stats", "restore", "check", "forget", "key", "log", "unlock",
-            "version")
+COMMANDS = ("init", "backup", "snapshots", "ls", "find", "diff", "stats", "restore", "check", "forget", "key", "log",
+            "config", "unlock", "version")
 NOBODY = 65534
 
 

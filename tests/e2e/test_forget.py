@@ -115,5 +115,36 @@ class Forget(lbtest.LBTestCase):
         self.assertEqual(self.repo.snapshots(), [])
 
 
+class RetentionLock(lbtest.LBTestCase):
+    def test_lock_days_protects_recent_snapshots(self):
+        src = self.path("src")
+        os.makedirs(src)
+        lbtest.write_file(os.path.join(src, "f"), b"x")
+        repo = lbtest.Repo(self.path("repo"), self.path("cache"))
+        r = repo.run("init", "--lock-days", "7")
+        self.assertRc(r, 0)
+        _, old = repo.backup("--time", "2020-01-01T00:00:00Z", src)
+        _, new = repo.backup(src)
+        r = repo.run("--json", "config")
+        self.assertRc(r, 0)
+        self.assertEqual(r.last_json()["lock_days"], 7)
+        # Written just now, so locked although its recorded time is 2020.
+        r = repo.run("forget", old["snapshot_id"][:8])
+        self.assertRc(r, 1)
+        self.assertOneLineError(r, "retention lock", old["snapshot_id"][:8])
+        r = repo.run("--json", "forget", "--keep-last", "1")
+        self.assertRc(r, 0)
+        self.assertEqual(r.last_json()["removed"], [])
+        self.assertEqual(len(repo.snapshots()), 2)
+        r = repo.run("config", "--lock-days", "1")
+        self.assertRc(r, 1)
+        self.assertOneLineError(r, "can only be raised")
+        r = repo.run("config", "--lock-days", "30")
+        self.assertRc(r, 0)
+        self.assertIn("retention lock: 30 days", r.out)
+        ops = [x["operation"] for x in repo.run("--json", "log").last_json()]
+        self.assertEqual(ops[-1], "config")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -67,6 +67,7 @@ int run(int argc, char** argv) {
   add_forget_command(app, g);
   add_key_command(app, g);
   add_log_command(app, g);
+  add_config_command(app, g);
   add_unlock_command(app, g);
   add_version_command(app, g);
 

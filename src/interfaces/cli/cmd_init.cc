@@ -15,6 +15,9 @@ void add_init_command(CLI::App& app, Globals& g) {
   auto opts = std::make_shared<repo::CreateOptions>();
   cmd->add_option("--compression-level", opts->compression_level, "zstd level for new data (0 = store raw; default 3)")
       ->check(CLI::Range(0, 19));
+  cmd->add_option("--lock-days", opts->lock_days,
+                  "Retention lock: snapshots younger than N days cannot be forgotten (can only be raised later)")
+      ->check(CLI::Range(0u, 36500u));
   cmd->callback([&g, opts] {
     g.action = [&g, opts]() -> int {
       std::string location = repository_location(g);
