@@ -22,7 +22,7 @@ import lbtest
 from lbtest import IS_ROOT, MiB, PASSWORD
 
 COMMANDS = ("init", "backup", "snapshots", "ls", "find", "diff", "stats", "restore", "check", "forget", "key", "log",
-            "config", "unlock", "version")
+            "config", "repair", "unlock", "version")
 NOBODY = 65534
 
 

@@ -68,6 +68,7 @@ int run(int argc, char** argv) {
   add_key_command(app, g);
   add_log_command(app, g);
   add_config_command(app, g);
+  add_repair_command(app, g);
   add_unlock_command(app, g);
   add_version_command(app, g);
 

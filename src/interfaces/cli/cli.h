@@ -45,6 +45,7 @@ void add_forget_command(CLI::App& app, Globals& g);
 void add_key_command(CLI::App& app, Globals& g);
 void add_log_command(CLI::App& app, Globals& g);
 void add_config_command(CLI::App& app, Globals& g);
+void add_repair_command(CLI::App& app, Globals& g);
 void add_unlock_command(CLI::App& app, Globals& g);
 void add_version_command(CLI::App& app, Globals& g);
 

@@ -1,0 +1,112 @@
+#include "ops/repair.h"
+
+#include <gtest/gtest.h>
+
+#include "ops/check.h"
+#include "ops/restore.h"
+#include "unit/ops_fixture.h"
+
+namespace lifeboat::ops {
+namespace {
+
+using lifeboat::testing::OpsTest;
+
+class RepairIndex : public OpsTest {
+ protected:
+  // The fixture's repository has a weak test KDF, which open() refuses;
+  // these tests reopen, so they use a repository with the real one.
+  void SetUp() override {
+    OpsTest::SetUp();
+    repo::CreateOptions o = lifeboat::testing::small_options();
+    o.kdf = crypto::ScryptParams{};
+    auto r = repo::Repository::create(dir_ / "real", "pw", o, clock_);
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    repo_ = std::move(*r);
+  }
+  // A repository opened afresh, as the CLI would (the fixture's has the
+  // index loaded in memory already).
+  std::unique_ptr<repo::Repository> reopen() {
+    auto r = repo::Repository::open(dir_ / "real", "pw", clock_);
+    if (!r.is_ok()) throw std::runtime_error(r.status().message());
+    return std::move(*r);
+  }
+  CheckResult check_all(repo::Repository& repo) {
+    CheckOptions o;
+    o.read_data = true;
+    o.workers = 2;
+    auto r = check(repo, o, ctx_);
+    EXPECT_TRUE(r.is_ok()) << r.status().message();
+    return r.is_ok() ? *r : CheckResult{};
+  }
+  void remove_all_index_files(repo::Repository& repo) {
+    auto ids = repo.list_index_files();  // kept alive for the loop
+    for (const auto& id : *ids) {
+      Status s = repo.remove("index/" + id.hex());
+      ASSERT_TRUE(s.is_ok()) << s.message();
+    }
+  }
+};
+
+TEST_F(RepairIndex, RebuildsALostIndex) {
+  auto first = backup();
+  lifeboat::testing::write_file(src_ + "/more.txt", "more data");
+  auto second = backup();
+  size_t packs = repo_->list_packs()->size();
+  remove_all_index_files(*repo_);
+  {
+    auto broken = reopen();
+    EXPECT_FALSE(check_all(*broken).ok()) << "without an index the trees are unreachable";
+  }
+  auto repo = reopen();
+  RepairIndexOptions o;
+  o.packs_per_index_file = 2;  // several index files
+  auto r = repair_index(*repo, o, ctx_);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(r->packs_indexed, packs);
+  EXPECT_EQ(r->index_files_written, (packs + 1) / 2);
+  EXPECT_EQ(r->index_files_removed, 0u);
+  EXPECT_EQ(r->damaged_packs, std::vector<std::string>{});
+  auto fresh = reopen();
+  auto c = check_all(*fresh);
+  EXPECT_TRUE(c.ok()) << ::testing::PrintToString(c.errors);
+  EXPECT_EQ(c.notes, std::vector<std::string>{});
+  ASSERT_TRUE(fresh->load_index().is_ok());
+  RestoreOptions ro;
+  ro.target = dir_ / "restored";
+  auto result = restore(*fresh, second.snapshot, ro, ctx_);
+  ASSERT_TRUE(result.is_ok()) << result.status().message();
+  EXPECT_EQ(result->errors, std::vector<std::string>{});
+  EXPECT_EQ(lifeboat::testing::read_file(restored(dir_ / "restored", src_) + "/more.txt"), "more data");
+}
+
+TEST_F(RepairIndex, ReplacesDamagedIndexFilesAndLeavesDamagedPacksOut) {
+  backup();
+  auto index_files = *repo_->list_index_files();
+  ASSERT_FALSE(index_files.empty());
+  ASSERT_TRUE(repo_->write_sealed("index/" + index_files[0].hex(), as_bytes("garbage"), as_bytes("wrong aad")).is_ok());
+  // A pack whose header no longer authenticates.
+  auto packs = *repo_->list_packs();
+  std::string victim = dir_ / "real" + "/" + repo::pack_name(packs[0].id);
+  std::string bytes = lifeboat::testing::read_file(victim);
+  bytes[bytes.size() - 10] ^= 0x01;
+  lifeboat::testing::write_file(victim, bytes);
+
+  auto repo = reopen();
+  RepairIndexOptions dry;
+  dry.dry_run = true;
+  auto plan = repair_index(*repo, dry, ctx_);
+  ASSERT_TRUE(plan.is_ok());
+  EXPECT_EQ(*repo->list_index_files(), index_files) << "a dry run changes nothing";
+  auto r = repair_index(*repo, {}, ctx_);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(r->packs_indexed, packs.size() - 1);
+  ASSERT_EQ(r->damaged_packs.size(), 1u);
+  EXPECT_NE(r->damaged_packs[0].find(packs[0].id.short_hex()), std::string::npos);
+  EXPECT_EQ(r->index_files_removed, index_files.size());
+  auto now = *repo->list_index_files();
+  for (const auto& old : index_files) EXPECT_EQ(std::count(now.begin(), now.end(), old), 0);
+  ASSERT_TRUE(reopen()->load_index().is_ok()) << "the new index loads";
+}
+
+}  // namespace
+}  // namespace lifeboat::ops

@@ -1,0 +1,76 @@
+"""lifeboat repair index: a repository whose index files were lost or damaged
+is made whole again from the packs, and restores exactly.
+"""
+
+import os
+import random
+import unittest
+
+import lbtest
+
+
+class RepairIndex(lbtest.LBTestCase):
+    def setUp(self):
+        super().setUp()
+        self.src = self.path("src")
+        lbtest.make_random_tree(self.src, random.Random(7), n_small=60, large_sizes=(3 * lbtest.MiB,))
+        self.repo = self.new_repo()
+        self.repo.backup(self.src)
+        lbtest.write_file(os.path.join(self.src, "later.txt"), b"later\n")
+        self.repo.backup(self.src)
+        self.index_dir = os.path.join(self.repo.path, "index")
+
+    def restore_matches(self):
+        target = self.path("t")
+        self.repo.restore("latest", target)
+        self.assertTreesEqual(lbtest.scan_tree(self.src), lbtest.scan_tree(lbtest.restored_root(target, self.src)),
+                              only={"type", "size", "sha256", "mode", "mtime_ns"})
+
+    def test_lost_index_is_rebuilt(self):
+        for n in os.listdir(self.index_dir):
+            os.unlink(os.path.join(self.index_dir, n))
+        r = self.repo.run("check")
+        self.assertRc(r, 1)
+        r = self.repo.run("--json", "repair", "index", "--dry-run")
+        self.assertRc(r, 0)
+        self.assertEqual(os.listdir(self.index_dir), [], "a dry run writes nothing")
+        r = self.repo.run("--json", "repair", "index")
+        self.assertRc(r, 0)
+        s = r.last_json()
+        self.assertGreater(s["packs_indexed"], 0)
+        self.assertEqual(s["damaged_packs"], [])
+        self.repo.check("--read-data")
+        self.restore_matches()
+        log = self.repo.run("--json", "log").last_json()
+        self.assertEqual(log[-1]["operation"], "repair index")
+
+    def test_damaged_index_file_is_replaced(self):
+        names = sorted(os.listdir(self.index_dir))
+        victim = os.path.join(self.index_dir, names[0])
+        data = bytearray(open(victim, "rb").read())
+        data[len(data) // 2] ^= 0xff
+        os.chmod(victim, 0o600)
+        with open(victim, "wb") as f:
+            f.write(data)
+        r = self.repo.run("snapshots")
+        self.assertRc(r, 0, "listing snapshots needs no index")
+        r = self.repo.run("restore", "latest", "--target", self.path("x"))
+        self.assertRc(r, 1)
+        r = self.repo.run("repair", "index")
+        self.assertRc(r, 0)
+        self.assertRegex(r.out, r"indexed \d+ packs \(\d+ blobs\) into 1 index file, replaced %d old index files"
+                         % len(names))
+        self.assertNotIn(names[0], os.listdir(self.index_dir))
+        self.repo.check("--read-data")
+        self.restore_matches()
+
+    def test_usage(self):
+        r = self.repo.run("repair")
+        self.assertRc(r, 1)
+        self.assertOneLineError(r, "needs one of: index")
+        r = self.repo.run("repair", "index", "--help")
+        self.assertRc(r, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
