@@ -1,8 +1,12 @@
 #include "ops/repair.h"
 
+#include <algorithm>
+#include <map>
+
 #include <fmt/format.h>
 
 #include "ops/audit.h"
+#include "repo/blob_saver.h"
 #include "repo/lock.h"
 
 namespace lifeboat::ops {
@@ -58,6 +62,132 @@ Result<RepairIndexResult> repair_index(repo::Repository& repo, const RepairIndex
                            {},
                            fmt::format("{} packs, {} blobs, {} index files replaced", result.packs_indexed,
                                        result.blobs_indexed, result.index_files_removed)));
+  LB_RETURN_IF_ERROR(lock->release());
+  return result;
+}
+
+}  // namespace lifeboat::ops
+
+namespace lifeboat::ops {
+namespace {
+
+class SnapshotRepairer {
+ public:
+  SnapshotRepairer(repo::Repository& repo, repo::BlobSaver* saver) : repo_(repo), saver_(saver) {}
+
+  // The repaired tree's id (the same id when nothing under it is lost).
+  repo::Id repair(const repo::Id& tree_id, const std::string& path, std::vector<std::string>& lost) {
+    auto done = memo_.find(tree_id);
+    if (done != memo_.end()) {
+      lost.insert(lost.end(), done->second.lost.begin(), done->second.lost.end());
+      return done->second.id;
+    }
+    Memo m;
+    auto tree = repo_.index().lookup(tree_id) ? repo_.load_tree(tree_id) : Result<repo::Tree>(Status(ErrorCode::kNotFound, "lost"));
+    if (!tree.is_ok()) {
+      m.lost.push_back(fmt::format("{}/ (directory lost: {}; now empty)", path, tree.status().message()));
+      m.id = store(repo::Tree{});
+    } else {
+      bool changed = false;
+      for (auto& node : tree->nodes) {
+        std::string child = path + "/" + node.name;
+        if (node.subtree) {
+          repo::Id fixed = repair(*node.subtree, child, m.lost);
+          changed = changed || fixed != *node.subtree;
+          node.subtree = fixed;
+        }
+        if (!node.content.empty()) {
+          size_t keep = 0;
+          uint64_t bytes = 0;
+          for (; keep < node.content.size(); ++keep) {
+            auto loc = repo_.index().lookup(node.content[keep]);
+            if (!loc) break;
+            bytes += loc->entry.raw_length;
+          }
+          if (keep < node.content.size()) {
+            m.lost.push_back(fmt::format("{} ({} of {} blobs lost; truncated from {} to {} bytes)", child,
+                                         node.content.size() - keep, node.content.size(), node.size, bytes));
+            node.content.resize(keep);
+            node.size = bytes;
+            changed = true;
+          }
+        }
+      }
+      m.id = changed ? store(*tree) : tree_id;
+    }
+    lost.insert(lost.end(), m.lost.begin(), m.lost.end());
+    auto id = m.id;
+    memo_.emplace(tree_id, std::move(m));
+    return id;
+  }
+
+ private:
+  struct Memo {
+    repo::Id id;
+    std::vector<std::string> lost;
+  };
+
+  repo::Id store(const repo::Tree& tree) {
+    Bytes data = repo::encode_tree(tree);
+    if (!saver_) return repo_.keys().blob_id(data);  // dry run: the id it would get
+    return saver_->save_if_new(repo::BlobType::kTree, std::move(data));
+  }
+
+  repo::Repository& repo_;
+  repo::BlobSaver* saver_;
+  std::map<repo::Id, Memo> memo_;
+};
+
+}  // namespace
+
+Result<RepairSnapshotsResult> repair_snapshots(repo::Repository& repo, const RepairSnapshotsOptions& options,
+                                               const OpContext& ctx) {
+  repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "repair snapshots"};
+  std::unique_ptr<repo::RepoLock> lock;
+  if (!options.dry_run) {
+    LB_ASSIGN_OR_RETURN(lock, repo::RepoLock::acquire(repo, true, owner));
+  }
+  LB_RETURN_IF_ERROR(repo.load_index());
+  LB_ASSIGN_OR_RETURN(auto snaps, repo.load_snapshots());
+  std::unique_ptr<repo::BlobSaver> saver;
+  if (!options.dry_run) saver = std::make_unique<repo::BlobSaver>(repo, repo::BlobSaver::Options{});
+  SnapshotRepairer repairer(repo, saver.get());
+  RepairSnapshotsResult result;
+  std::vector<repo::Snapshot> rewritten;
+  for (const auto& s : snaps) {
+    if (ctx.cancelled()) break;
+    result.snapshots_checked++;
+    RepairedSnapshot r;
+    r.original = s.id;
+    repo::Id tree = repairer.repair(s.tree, "", r.lost);
+    if (r.lost.empty()) continue;
+    repo::Snapshot fixed = s;
+    fixed.tree = tree;
+    fixed.original = s.id;
+    if (std::find(fixed.tags.begin(), fixed.tags.end(), "repaired") == fixed.tags.end())
+      fixed.tags.push_back("repaired");
+    rewritten.push_back(std::move(fixed));
+    result.repaired.push_back(std::move(r));
+  }
+  if (options.dry_run) return result;
+  // The new trees are stored and indexed before any snapshot names them.
+  LB_RETURN_IF_ERROR(saver->finish());
+  if (ctx.cancelled()) return Status(ErrorCode::kCancelled, "repair interrupted; no snapshot was changed");
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < rewritten.size(); ++i) {
+    LB_RETURN_IF_ERROR(repo.save_snapshot(rewritten[i]));
+    result.repaired[i].repaired = rewritten[i].id;
+    ids.push_back(rewritten[i].id.hex());
+    if (options.forget) {
+      LB_RETURN_IF_ERROR(repo.remove("snapshots/" + rewritten[i].original->hex()));
+      ids.push_back(rewritten[i].original->hex());
+    }
+  }
+  size_t lost = 0;
+  for (const auto& r : result.repaired) lost += r.lost.size();
+  LB_RETURN_IF_ERROR(audit(repo, ctx, "repair snapshots", Status::ok(), std::move(ids),
+                           fmt::format("{} snapshots rewritten, {} entries lost{}", rewritten.size(), lost,
+                                       options.forget ? ", originals removed" : "")));
   LB_RETURN_IF_ERROR(lock->release());
   return result;
 }

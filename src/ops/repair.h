@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,5 +32,30 @@ struct RepairIndexResult {
 // side, which is consistent (entries are identical or refer to valid packs).
 Result<RepairIndexResult> repair_index(repo::Repository& repo, const RepairIndexOptions& options,
                                        const OpContext& ctx);
+
+struct RepairSnapshotsOptions {
+  bool dry_run = false;
+  bool forget = false;  // remove each original once its repaired copy is stored
+};
+
+struct RepairedSnapshot {
+  repo::Id original;
+  std::optional<repo::Id> repaired;  // none in a dry run
+  std::vector<std::string> lost;     // what is gone: paths, and how much of each
+};
+
+struct RepairSnapshotsResult {
+  uint64_t snapshots_checked = 0;
+  std::vector<RepairedSnapshot> repaired;
+};
+
+// Rewrites every snapshot that references data the index does not have (lost
+// packs, after `repair index` left damaged ones out), so that everything
+// still present restores: a file keeps its intact leading blobs (truncated
+// at the first lost one), a directory whose tree is lost becomes empty. The
+// new snapshot carries the tag "repaired" and names the original, which
+// stays unless `forget`. Takes the exclusive lock.
+Result<RepairSnapshotsResult> repair_snapshots(repo::Repository& repo, const RepairSnapshotsOptions& options,
+                                               const OpContext& ctx);
 
 }  // namespace lifeboat::ops

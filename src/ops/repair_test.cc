@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "ops/check.h"
+#include "ops/ls.h"
 #include "ops/restore.h"
 #include "unit/ops_fixture.h"
 
@@ -106,6 +107,72 @@ TEST_F(RepairIndex, ReplacesDamagedIndexFilesAndLeavesDamagedPacksOut) {
   auto now = *repo->list_index_files();
   for (const auto& old : index_files) EXPECT_EQ(std::count(now.begin(), now.end(), old), 0);
   ASSERT_TRUE(reopen()->load_index().is_ok()) << "the new index loads";
+}
+
+// Losing the pack that holds the middle of big.bin: repair index leaves it
+// out, repair snapshots truncates big.bin at the loss, and the repaired
+// snapshot passes check and restores everything that is left.
+TEST_F(RepairIndex, RepairSnapshotsKeepsWhatIsLeft) {
+  auto b = backup();
+  repo::Node big;
+  Status st = ls(*repo_, b.snapshot, {.path = src_ + "/big.bin"}, [&](const std::string& p, const repo::Node& n) {
+    if (p == src_ + "/big.bin") big = n;
+  });
+  ASSERT_TRUE(st.is_ok());
+  ASSERT_GE(big.content.size(), 3u) << "small chunker: several blobs";
+  // The pack of the first blob that does not share the first blob's pack.
+  repo::Id first_pack = repo_->index().lookup(big.content[0])->pack_id;
+  std::optional<repo::Id> victim;
+  for (const auto& id : big.content)
+    if (repo_->index().lookup(id)->pack_id != first_pack) {
+      victim = repo_->index().lookup(id)->pack_id;
+      break;
+    }
+  ASSERT_TRUE(victim) << "big.bin should span several packs";
+  uint64_t prefix = 0;
+  for (const auto& id : big.content) {
+    auto loc = repo_->index().lookup(id);
+    if (loc->pack_id == *victim) break;
+    prefix += loc->entry.raw_length;
+  }
+  ASSERT_TRUE(repo_->remove(repo::pack_name(*victim)).is_ok());
+  auto repo = reopen();
+  ASSERT_TRUE(repair_index(*repo, {}, ctx_).is_ok());
+
+  auto dry = repair_snapshots(*reopen(), {.dry_run = true}, ctx_);
+  ASSERT_TRUE(dry.is_ok()) << dry.status().message();
+  ASSERT_EQ(dry->repaired.size(), 1u);
+  EXPECT_FALSE(dry->repaired[0].repaired);
+  EXPECT_EQ(reopen()->list_snapshot_ids()->size(), 1u);
+
+  repo = reopen();
+  auto r = repair_snapshots(*repo, {.forget = true}, ctx_);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  ASSERT_EQ(r->repaired.size(), 1u);
+  const auto& fixed = r->repaired[0];
+  ASSERT_TRUE(fixed.repaired);
+  bool named = false;
+  for (const auto& l : fixed.lost) named = named || l.find(src_ + "/big.bin (") == 0;
+  EXPECT_TRUE(named) << ::testing::PrintToString(fixed.lost);
+  auto ids = *repo->list_snapshot_ids();
+  ASSERT_EQ(ids, std::vector<repo::Id>{*fixed.repaired}) << "the original is forgotten";
+  auto fresh = reopen();
+  auto c = check_all(*fresh);
+  EXPECT_TRUE(c.ok()) << ::testing::PrintToString(c.errors);
+  auto snap = fresh->load_snapshot(*fixed.repaired);
+  ASSERT_TRUE(snap.is_ok());
+  EXPECT_EQ(snap->original, b.snapshot.id);
+  EXPECT_NE(std::find(snap->tags.begin(), snap->tags.end(), "repaired"), snap->tags.end());
+  ASSERT_TRUE(fresh->load_index().is_ok());
+  RestoreOptions ro;
+  ro.target = dir_ / "restored";
+  auto result = restore(*fresh, *snap, ro, ctx_);
+  ASSERT_TRUE(result.is_ok()) << result.status().message();
+  EXPECT_EQ(result->errors, std::vector<std::string>{});
+  std::string want = lifeboat::testing::read_file(src_ + "/big.bin");
+  std::string got = lifeboat::testing::read_file(restored(dir_ / "restored", src_) + "/big.bin");
+  EXPECT_EQ(got.size(), prefix) << "truncated at the first lost blob";
+  EXPECT_EQ(got, want.substr(0, got.size()));
 }
 
 }  // namespace

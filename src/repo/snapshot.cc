@@ -76,6 +76,7 @@ std::string encode_snapshot(const Snapshot& s) {
   j["excludes"] = string_list(s.excludes);
   j["tree"] = s.tree.hex();
   if (s.parent) j["parent"] = s.parent->hex();
+  if (s.original) j["original"] = s.original->hex();
   j["program_version"] = s.program_version;
   json src = json::parse(s.source_json, nullptr, false);
   j["source"] = src.is_discarded() ? json::object() : src;
@@ -107,6 +108,7 @@ Result<Snapshot> decode_snapshot(std::string_view text, const Id& id) {
     if (!tree) throw std::runtime_error("bad tree id");
     s.tree = *tree;
     if (j.contains("parent")) s.parent = Id::from_hex(j["parent"].get<std::string>());
+    if (j.contains("original")) s.original = Id::from_hex(j["original"].get<std::string>());
     s.program_version = j.value("program_version", "");
     s.source_json = j.value("source", json::object()).dump();
     if (j.contains("summary")) {

@@ -44,6 +44,7 @@ struct Snapshot {
   std::vector<std::string> excludes;
   Id tree;
   std::optional<Id> parent;
+  std::optional<Id> original;  // set by `repair snapshots`: the snapshot this one repairs
   std::string program_version;
   std::string source_json = "{}";  // source-specific recovery metadata (LSN, timeline, ...)
   SnapshotSummary summary;

@@ -64,10 +64,46 @@ class RepairIndex(lbtest.LBTestCase):
         self.repo.check("--read-data")
         self.restore_matches()
 
+    def test_lost_pack_then_repair_snapshots(self):
+        # Lose every data pack but the first: files keep what is left.
+        data_dir = os.path.join(self.repo.path, "data")
+        packs = sorted(os.path.join(d, n) for d, _, ns in os.walk(data_dir) for n in ns)
+        self.assertGreater(len(packs), 1)
+        r = self.repo.run("check")
+        self.assertRc(r, 0)
+        victim = max(packs, key=os.path.getsize)
+        os.unlink(victim)
+        self.assertRc(self.repo.run("check"), 1)
+        self.assertRc(self.repo.run("repair", "index"), 0)
+        r = self.repo.run("--json", "repair", "snapshots", "--dry-run")
+        self.assertRc(r, 0)
+        plan = r.last_json()
+        self.assertEqual(len(plan["repaired"]), 2, "both snapshots held the lost data")
+        self.assertEqual(len(self.repo.snapshots()), 2)
+        r = self.repo.run("repair", "snapshots", "--forget")
+        self.assertRc(r, 0)
+        self.assertIn("2 of 2 snapshots repaired", r.out)
+        self.assertIn("lost: ", r.out)
+        snaps = self.repo.snapshots()
+        self.assertEqual(len(snaps), 2)
+        self.assertTrue(all("repaired" in s["tags"] for s in snaps))
+        self.repo.check("--read-data")
+        target = self.path("t")
+        self.repo.restore("latest", target)
+        root = lbtest.restored_root(target, self.src)
+        self.assertEqual(open(os.path.join(root, b"later.txt"), "rb").read(), b"later\n")
+        # Every restored file is a prefix of its source.
+        for d, _, names in os.walk(root):
+            for n in names:
+                got = open(os.path.join(d, n), "rb").read()
+                rel = os.path.relpath(os.path.join(d, n), root)
+                want = open(os.path.join(os.fsencode(self.src), rel), "rb").read()
+                self.assertEqual(got, want[:len(got)], rel)
+
     def test_usage(self):
         r = self.repo.run("repair")
         self.assertRc(r, 1)
-        self.assertOneLineError(r, "needs one of: index")
+        self.assertOneLineError(r, "needs one of: index, snapshots")
         r = self.repo.run("repair", "index", "--help")
         self.assertRc(r, 0)
 

@@ -3,6 +3,7 @@
 
 #include "interfaces/cli/cli.h"
 #include "ops/repair.h"
+#include "util/utf8.h"
 
 namespace lifeboat::cli {
 
@@ -42,6 +43,45 @@ void add_repair_command(CLI::App& app, Globals& g) {
           fmt::print("{} damaged pack{} left out: run `lifeboat check --read-data` to see which files they held\n",
                      r->damaged_packs.size(), r->damaged_packs.size() == 1 ? "" : "s");
       }
+      return kExitOk;
+    };
+  });
+
+  auto sopts = std::make_shared<ops::RepairSnapshotsOptions>();
+  auto* snaps = repair->add_subcommand(
+      "snapshots",
+      "Rewrite snapshots that reference lost data so that what is left restores (run `repair index` first)");
+  snaps->add_flag("-n,--dry-run", sopts->dry_run, "Only tell which snapshots would be rewritten and what is lost");
+  snaps->add_flag("--forget", sopts->forget, "Remove each original snapshot once its repaired copy is stored");
+  snaps->callback([&g, sopts] {
+    g.action = [&g, sopts]() -> int {
+      auto repo = open_repository(g);
+      if (!repo.is_ok()) return fail(repo.status());
+      auto r = ops::repair_snapshots(**repo, *sopts, make_context());
+      if (!r.is_ok()) return fail(r.status());
+      if (g.json) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& x : r->repaired)
+          list.push_back({{"original", x.original.hex()},
+                          {"repaired", x.repaired ? x.repaired->hex() : ""},
+                          {"lost", x.lost}});
+        fmt::print("{}\n", nlohmann::json{{"message_type", "summary"},
+                                          {"dry_run", sopts->dry_run},
+                                          {"snapshots_checked", r->snapshots_checked},
+                                          {"repaired", list}}
+                               .dump());
+        return kExitOk;
+      }
+      for (const auto& x : r->repaired) {
+        if (x.repaired)
+          fmt::print("snapshot {} -> {} (tag \"repaired\"{}):\n", x.original.short_hex(), x.repaired->short_hex(),
+                     sopts->forget ? ", original removed" : "");
+        else
+          fmt::print("snapshot {} would be rewritten:\n", x.original.short_hex());
+        for (const auto& l : x.lost) fmt::print("  lost: {}\n", escape_name(l));
+      }
+      fmt::print("{} of {} snapshots {}\n", r->repaired.size(), r->snapshots_checked,
+                 sopts->dry_run ? "need repair" : "repaired");
       return kExitOk;
     };
   });
