@@ -44,15 +44,7 @@ Result<ForgetResult> forget(repo::Repository& repo, const ForgetOptions& options
   } else {
     LB_ASSIGN_OR_RETURN(auto snaps, list_snapshots(repo, options.filter));
     for (auto& [key, group] : group_snapshots(std::move(snaps), options.group_by)) {
-      ForgetGroup g{key, apply_policy(std::move(group), options.policy)};
-      bool any_kept = false;
-      for (const auto& d : g.decisions) any_kept = any_kept || d.keep;
-      if (!any_kept && !g.decisions.empty() && !options.allow_empty)
-        return Status(ErrorCode::kInvalidArgument,
-                      fmt::format("the policy ({}) would remove all {} snapshots of group \"{}\"; nothing was "
-                                  "removed (pass --allow-empty if that is intended)",
-                                  options.policy.describe(), g.decisions.size(), key));
-      result.groups.push_back(std::move(g));
+      result.groups.push_back(ForgetGroup{key, apply_policy(std::move(group), options.policy)});
     }
   }
   // The retention lock overrides every policy and every id.
@@ -71,6 +63,16 @@ Result<ForgetResult> forget(repo::Repository& repo, const ForgetOptions& options
         d.keep = true;
         d.reasons = {"locked until " + format_local(until)};
       }
+  }
+  // A policy may not empty a group (snapshots kept by the lock count).
+  for (const auto& g : result.groups) {
+    if (by_id || options.allow_empty) break;
+    bool any_kept = std::any_of(g.decisions.begin(), g.decisions.end(), [](const auto& d) { return d.keep; });
+    if (!any_kept && !g.decisions.empty())
+      return Status(ErrorCode::kInvalidArgument,
+                    fmt::format("the policy ({}) would remove all {} snapshots of group \"{}\"; nothing was "
+                                "removed (pass --allow-empty if that is intended)",
+                                options.policy.describe(), g.decisions.size(), g.key));
   }
   for (const auto& g : result.groups)
     for (const auto& d : g.decisions)

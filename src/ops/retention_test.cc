@@ -334,6 +334,17 @@ TEST_F(RetentionLock, TheLockIsMeasuredFromWhenTheSnapshotWasWritten) {
   EXPECT_TRUE(forget(repo(), o, ctx()).is_ok());
 }
 
+TEST_F(RetentionLock, LockedSnapshotsCountAsKeptForTheEmptyGroupGuard) {
+  put("2024-05-30T00:00:00Z", "a");
+  ASSERT_TRUE(set_lock_days(repo(), 7, ctx()).is_ok());
+  ForgetOptions o;
+  o.policy.tags = {"never-set"};  // the policy alone would empty the group
+  auto r = forget(repo(), o, ctx());
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_TRUE(r->removed.empty());
+  EXPECT_EQ(count(), 1u);
+}
+
 TEST_F(RetentionLock, CanOnlyBeRaised) {
   ASSERT_TRUE(set_lock_days(repo(), 10, ctx()).is_ok());
   Status lower = set_lock_days(repo(), 9, ctx());
