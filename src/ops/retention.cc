@@ -6,18 +6,10 @@
 #include <fmt/format.h>
 
 #include "ops/snapshot_select.h"
+#include "util/time_format.h"
 
 namespace lifeboat::ops {
 namespace {
-
-struct tm to_tm(int64_t ns, bool utc) {
-  // Floor division: times before 1970 stay in the right second.
-  time_t secs = static_cast<time_t>(ns >= 0 ? ns / 1'000'000'000 : -((-ns + 999'999'999) / 1'000'000'000));
-  struct tm tm {};
-  if (utc) gmtime_r(&secs, &tm);
-  else localtime_r(&secs, &tm);
-  return tm;
-}
 
 std::string period(const struct tm& tm, const char* format) {
   char buf[64];
@@ -71,7 +63,7 @@ std::string to_string(const CalendarDuration& d) {
 }
 
 int64_t subtract_duration(int64_t time_ns, const CalendarDuration& d, bool utc) {
-  struct tm tm = to_tm(time_ns, utc);
+  struct tm tm = to_calendar(time_ns, utc);
   int64_t sub_ns = time_ns % 1'000'000'000;
   if (sub_ns < 0) sub_ns += 1'000'000'000;
   tm.tm_year -= d.years;
@@ -131,7 +123,7 @@ std::vector<RetentionDecision> apply_policy(std::vector<repo::Snapshot> group, c
       if (f.matches(s)) d.reasons.push_back("tag " + tag);
     }
     if (use_within && s.time_ns >= within_from) d.reasons.push_back("within " + to_string(policy.within));
-    struct tm tm = to_tm(s.time_ns, policy.utc);
+    struct tm tm = to_calendar(s.time_ns, policy.utc);
     for (auto& b : buckets) {
       if (b.left == 0) continue;
       std::string p = b.format ? period(tm, b.format) : std::to_string(nr);

@@ -35,11 +35,16 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
 
 }  // namespace
 
-std::string format_rfc3339(int64_t ns, bool utc, int frac_digits) {
+struct tm to_calendar(int64_t ns, bool utc) {
   time_t secs = static_cast<time_t>(floor_div(ns, kNanosPerSecond));
-  int64_t frac = ns - static_cast<int64_t>(secs) * kNanosPerSecond;
   struct tm tm {};
   if (utc) gmtime_r(&secs, &tm); else localtime_r(&secs, &tm);
+  return tm;
+}
+
+std::string format_rfc3339(int64_t ns, bool utc, int frac_digits) {
+  int64_t frac = ns - floor_div(ns, kNanosPerSecond) * kNanosPerSecond;
+  struct tm tm = to_calendar(ns, utc);
   std::string out = fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}", tm.tm_year + 1900, tm.tm_mon + 1,
                                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   if (frac_digits > 0) {
@@ -58,9 +63,7 @@ std::string format_rfc3339(int64_t ns, bool utc, int frac_digits) {
 }
 
 std::string format_local(int64_t ns) {
-  time_t secs = static_cast<time_t>(floor_div(ns, kNanosPerSecond));
-  struct tm tm {};
-  localtime_r(&secs, &tm);
+  struct tm tm = to_calendar(ns, false);
   return fmt::format("{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                      tm.tm_hour, tm.tm_min, tm.tm_sec);
 }

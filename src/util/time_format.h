@@ -1,6 +1,8 @@
 // Formatting and parsing of points in time (RFC 3339 and the forms users type).
 #pragma once
 
+#include <ctime>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -12,6 +14,10 @@ namespace lifeboat {
 // "2024-01-15T14:30:00.123456789+01:00" in local time, or with "Z" when utc.
 // frac_digits is 0..9.
 std::string format_rfc3339(int64_t ns, bool utc = false, int frac_digits = 9);
+
+// The calendar fields of `ns` (floored to the second, also before 1970) in
+// local time, or UTC.
+struct tm to_calendar(int64_t ns, bool utc);
 
 // "2024-01-15 14:30:00" in local time, for tables.
 std::string format_local(int64_t ns);
