@@ -401,7 +401,7 @@ Result<BackupResult> Archiver::archive() {
   cdc_.emplace(repo_->keys().gear_table(), repo_->config().chunker);
 
   repo::LockOwner owner{ctx_.hostname, ctx_.username, ctx_.pid, "backup"};
-  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(*repo_, false, owner));
+  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(*repo_, repo::LockKind::kShared, owner));
   LB_RETURN_IF_ERROR(repo_->load_index());
   // Packs left by an interrupted backup are adopted, so their blobs are reused.
   LB_RETURN_IF_ERROR(repo_->index_unindexed_packs().status());
@@ -515,6 +515,12 @@ Result<BackupResult> Archiver::archive() {
         break;
       }
   }
+  // Prune keeps condemned data only while the operations it saw running are;
+  // a lock that was lost (stale, or removed by unlock) protects nothing.
+  Status held = lock->verify();
+  if (!held.is_ok())
+    return held.with_context("no snapshot was written, as data it references may have been pruned meanwhile (the "
+                             "data stored is kept; run the backup again)");
   LB_RETURN_IF_ERROR(repo_->save_snapshot(snap));
   Status audited = audit(*repo_, ctx_, "backup", Status::ok(), {snap.id.hex()},
                          fmt::format("{} files, {} bytes added{}", m.total_files_processed, m.data_added,

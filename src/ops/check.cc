@@ -60,31 +60,44 @@ class Checker {
 
 Status Checker::check_structure() {
   // Index files, one by one, so a damaged one is named and the rest still count.
-  LB_ASSIGN_OR_RETURN(auto index_ids, repo_.list_index_files());
-  result_.index_files = index_ids.size();
-  for (const Id& id : index_ids) {
-    auto packs = repo_.read_index_file(id);
+  LB_RETURN_IF_ERROR(repo_.scan_index_files([&](const Id&, Result<std::vector<repo::IndexPack>> packs) -> Status {
+    result_.index_files++;
     if (!packs.is_ok()) {
       error(packs.status().message());
-      continue;
+      return Status::ok();
     }
     for (auto& p : *packs) {
       repo_.index().add_pack(p.pack_id, p.blobs);
       auto& v = index_by_pack_[p.pack_id];
       v.insert(v.end(), p.blobs.begin(), p.blobs.end());
     }
-  }
+    return Status::ok();
+  }));
+  // Packs prune has condemned are out of the index and wait for deletion;
+  // reading falls back to them.
+  std::vector<std::string> bad_records;
+  LB_RETURN_IF_ERROR(repo_.load_condemned(&bad_records).status());
+  for (auto& m : bad_records)
+    error(m + " (its packs are kept: backups adopt no unindexed pack while it is unreadable)");
   LB_ASSIGN_OR_RETURN(auto packs, repo_.list_packs());
   result_.packs = packs.size();
   for (const auto& p : packs) pack_sizes_[p.id] = p.size;
-  uint64_t unindexed = 0;
-  for (const auto& p : packs)
-    if (!index_by_pack_.count(p.id)) unindexed++;
+  uint64_t unindexed = 0, condemned = 0;
+  for (const auto& p : packs) {
+    if (index_by_pack_.count(p.id)) continue;
+    if (repo_.condemned_index().has_pack(p.id)) condemned++;
+    else unindexed++;
+  }
   if (unindexed)
     result_.notes.push_back(fmt::format(
         "{} pack(s) are not in the index (left by an interrupted or running backup; the next backup indexes "
         "them, prune removes what is unused)",
         unindexed));
+  if (condemned)
+    result_.notes.push_back(fmt::format(
+        "{} pack(s) hold only unused data and wait for the next prune to delete them (once every operation that "
+        "was running when they were condemned has ended)",
+        condemned));
   for (const auto& [pack_id, entries] : index_by_pack_) {
     auto it = pack_sizes_.find(pack_id);
     if (it == pack_sizes_.end()) {
@@ -121,7 +134,7 @@ Status Checker::check_structure() {
     auto tree = repo_.load_tree(id);
     if (!tree.is_ok()) {
       bad_trees_.insert(id);
-      auto loc = repo_.index().lookup(id);
+      auto loc = repo_.locate(id);
       damaged(id, loc ? loc->pack_id : Id{}, tree.status().message());
       error(fmt::format("tree {}: {}", id.short_hex(), tree.status().message()));
       continue;
@@ -133,7 +146,7 @@ Status Checker::check_structure() {
         else error(fmt::format("tree {}: directory {} has no subtree", id.short_hex(), escape_name(n.name)));
       }
       for (const auto& b : n.content) {
-        if (repo_.index().lookup(b)) continue;
+        if (repo_.locate(b)) continue;
         if (missing_reported.insert(b).second) {
           error(fmt::format("blob {} (data of {}) is not in the index", b.short_hex(), escape_name(n.name)));
           damaged(b, Id{}, "it is not in the index");
@@ -152,6 +165,10 @@ void Checker::check_pack_data(const repo::PackFile& pack, Bytes& data, Bytes& pl
       for (const auto& e : it->second) damaged(e.id, pack.id, why);
   };
   Status read = repo_.read_pack_into(pack.id, 0, UINT64_MAX, data);
+  if (read.code() == ErrorCode::kNotFound && !index_by_pack_.count(pack.id) &&
+      repo_.condemned_index().has_pack(pack.id)) {
+    return;  // condemned, and deleted by a prune since this check listed it
+  }
   if (!read.is_ok()) return fail_all(read.message());
   progress_->bytes_done += data.size();
   {
@@ -213,7 +230,7 @@ void Checker::map_damage() {
 
 Result<CheckResult> Checker::run() {
   repo::LockOwner owner{ctx_.hostname, ctx_.username, ctx_.pid, "check"};
-  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo_, false, owner));
+  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo_, repo::LockKind::kShared, owner));
   LB_RETURN_IF_ERROR(check_structure());
 
   if (options_.read_data) {

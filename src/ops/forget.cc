@@ -26,7 +26,7 @@ Result<ForgetResult> forget(repo::Repository& repo, const ForgetOptions& options
   std::unique_ptr<repo::RepoLock> lock;
   if (!options.dry_run) {
     repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "forget"};
-    LB_ASSIGN_OR_RETURN(lock, repo::RepoLock::acquire(repo, true, owner));
+    LB_ASSIGN_OR_RETURN(lock, repo::RepoLock::acquire(repo, repo::LockKind::kDelete, owner));
   }
 
   ForgetResult result;

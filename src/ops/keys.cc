@@ -41,7 +41,7 @@ Result<std::vector<repo::Repository::KeyListing>> key_list(const repo::Repositor
 Result<repo::Id> key_add(repo::Repository& repo, std::string_view new_password, const KeyAddOptions& options,
                          const OpContext& ctx) {
   repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "key add"};
-  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, false, owner));
+  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, repo::LockKind::kShared, owner));
   LB_ASSIGN_OR_RETURN(repo::Id id, repo.add_key(new_password, new_key_info(options, ctx)));
   LB_RETURN_IF_ERROR(audit(repo, ctx, "key add", Status::ok(), {}, "key " + id.hex()));
   LB_RETURN_IF_ERROR(lock->release());
@@ -51,7 +51,7 @@ Result<repo::Id> key_add(repo::Repository& repo, std::string_view new_password, 
 Result<repo::Id> key_remove(repo::Repository& repo, std::string_view ref, const OpContext& ctx) {
   LB_ASSIGN_OR_RETURN(repo::Id id, resolve_key(repo, ref));
   repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "key remove"};
-  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, true, owner));
+  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, repo::LockKind::kExclusive, owner));
   LB_RETURN_IF_ERROR(repo.remove_key(id));
   LB_RETURN_IF_ERROR(audit(repo, ctx, "key remove", Status::ok(), {}, "key " + id.hex()));
   LB_RETURN_IF_ERROR(lock->release());
@@ -61,7 +61,7 @@ Result<repo::Id> key_remove(repo::Repository& repo, std::string_view ref, const 
 Result<repo::Id> key_passwd(repo::Repository& repo, std::string_view new_password, const KeyAddOptions& options,
                             const OpContext& ctx) {
   repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "key passwd"};
-  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, true, owner));
+  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, repo::LockKind::kExclusive, owner));
   // The new key first: a crash in between leaves two working keys, never none.
   LB_ASSIGN_OR_RETURN(repo::Id id, repo.add_key(new_password, new_key_info(options, ctx)));
   Status removed = repo.remove_key(repo.key_id(), true);

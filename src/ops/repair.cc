@@ -16,9 +16,13 @@ Result<RepairIndexResult> repair_index(repo::Repository& repo, const RepairIndex
   repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "repair index"};
   std::unique_ptr<repo::RepoLock> lock;
   if (!options.dry_run) {
-    LB_ASSIGN_OR_RETURN(lock, repo::RepoLock::acquire(repo, true, owner));
+    LB_ASSIGN_OR_RETURN(lock, repo::RepoLock::acquire(repo, repo::LockKind::kExclusive, owner));
   }
   LB_ASSIGN_OR_RETURN(auto old_files, repo.list_index_files());
+  // Packs prune has condemned stay out of the index (an unreadable record
+  // hides nothing: its packs are indexed again, which is safe).
+  std::vector<std::string> bad_records;
+  LB_RETURN_IF_ERROR(repo.load_condemned(&bad_records).status());
   LB_ASSIGN_OR_RETURN(auto packs, repo.list_packs());
 
   RepairIndexResult result;
@@ -32,6 +36,7 @@ Result<RepairIndexResult> repair_index(repo::Repository& repo, const RepairIndex
   };
   for (const auto& p : packs) {
     if (ctx.cancelled()) return Status(ErrorCode::kCancelled, "repair interrupted; the old index is still in place");
+    if (repo.condemned_index().has_pack(p.id)) continue;
     auto entries = repo.read_pack_header(p.id, p.size);
     if (!entries.is_ok()) {
       if (entries.status().code() == ErrorCode::kNotFound) continue;  // removed meanwhile
@@ -83,7 +88,7 @@ class SnapshotRepairer {
       return done->second.id;
     }
     Memo m;
-    auto tree = repo_.index().lookup(tree_id) ? repo_.load_tree(tree_id) : Result<repo::Tree>(Status(ErrorCode::kNotFound, "lost"));
+    auto tree = repo_.locate(tree_id) ? repo_.load_tree(tree_id) : Result<repo::Tree>(Status(ErrorCode::kNotFound, "lost"));
     if (!tree.is_ok()) {
       m.lost.push_back(fmt::format("{}/ (directory lost: {}; now empty)", path, tree.status().message()));
       m.id = store(repo::Tree{});
@@ -100,7 +105,7 @@ class SnapshotRepairer {
           size_t keep = 0;
           uint64_t bytes = 0;
           for (; keep < node.content.size(); ++keep) {
-            auto loc = repo_.index().lookup(node.content[keep]);
+            auto loc = repo_.locate(node.content[keep]);
             if (!loc) break;
             bytes += loc->entry.raw_length;
           }
@@ -145,7 +150,7 @@ Result<RepairSnapshotsResult> repair_snapshots(repo::Repository& repo, const Rep
   repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "repair snapshots"};
   std::unique_ptr<repo::RepoLock> lock;
   if (!options.dry_run) {
-    LB_ASSIGN_OR_RETURN(lock, repo::RepoLock::acquire(repo, true, owner));
+    LB_ASSIGN_OR_RETURN(lock, repo::RepoLock::acquire(repo, repo::LockKind::kExclusive, owner));
   }
   LB_RETURN_IF_ERROR(repo.load_index());
   LB_ASSIGN_OR_RETURN(auto snaps, repo.load_snapshots());

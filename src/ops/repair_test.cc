@@ -12,25 +12,8 @@ namespace {
 
 using lifeboat::testing::OpsTest;
 
-class RepairIndex : public OpsTest {
+class RepairIndex : public lifeboat::testing::ReopenableOpsTest {
  protected:
-  // The fixture's repository has a weak test KDF, which open() refuses;
-  // these tests reopen, so they use a repository with the real one.
-  void SetUp() override {
-    OpsTest::SetUp();
-    repo::CreateOptions o = lifeboat::testing::small_options();
-    o.kdf = crypto::ScryptParams{};
-    auto r = repo::Repository::create(dir_ / "real", "pw", o, clock_);
-    ASSERT_TRUE(r.is_ok()) << r.status().message();
-    repo_ = std::move(*r);
-  }
-  // A repository opened afresh, as the CLI would (the fixture's has the
-  // index loaded in memory already).
-  std::unique_ptr<repo::Repository> reopen() {
-    auto r = repo::Repository::open(dir_ / "real", "pw", clock_);
-    if (!r.is_ok()) throw std::runtime_error(r.status().message());
-    return std::move(*r);
-  }
   CheckResult check_all(repo::Repository& repo) {
     CheckOptions o;
     o.read_data = true;

@@ -187,7 +187,7 @@ void Restorer::plan_file(const Node& node, const std::string& path) {
   uint32_t index = static_cast<uint32_t>(files_.size());
   uint64_t offset = 0;
   for (const Id& id : node.content) {
-    auto loc = repo_.index().lookup(id);
+    auto loc = repo_.locate(id);
     if (!loc) {
       error(fmt::format("unable to restore {}: blob {} is missing from the repository", escape_name(path),
                         id.short_hex()));
@@ -449,7 +449,7 @@ void Restorer::restore_pack(PackPlan& plan, Bytes& data, Bytes& plain) {
 Result<RestoreResult> Restorer::run() {
   if (options_.target.empty()) return Status(ErrorCode::kInvalidArgument, "no target: give --target DIR");
   repo::LockOwner owner{ctx_.hostname, ctx_.username, ctx_.pid, "restore"};
-  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo_, false, owner));
+  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo_, repo::LockKind::kShared, owner));
   LB_RETURN_IF_ERROR(repo_.load_index());
 
   std::string target = options_.target;

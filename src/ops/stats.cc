@@ -61,7 +61,7 @@ Result<StatsResult> stats(repo::Repository& repo, const SnapshotFilter& filter) 
   }
   r.tree_blobs = counter.trees_;
   for (const auto& id : counter.blobs_) {
-    auto loc = repo.index().lookup(id);
+    auto loc = repo.locate(id);
     if (!loc) continue;
     r.unique_blobs++;
     r.unique_raw_size += loc->entry.raw_length;

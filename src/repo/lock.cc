@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cerrno>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -25,13 +26,43 @@ bool process_alive(int64_t pid) {
   return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
 
+const char* article(LockKind kind) {
+  switch (kind) {
+    case LockKind::kExclusive: return "an exclusive";
+    case LockKind::kDelete: return "a delete";
+    case LockKind::kShared: break;
+  }
+  return "a";
+}
+
+std::optional<LockKind> parse_kind(std::string_view s) {
+  if (s == "shared") return LockKind::kShared;
+  if (s == "delete") return LockKind::kDelete;
+  if (s == "exclusive") return LockKind::kExclusive;
+  return std::nullopt;
+}
+
+bool conflicts(LockKind a, LockKind b) {
+  if (a == LockKind::kExclusive || b == LockKind::kExclusive) return true;
+  return a == LockKind::kDelete && b == LockKind::kDelete;
+}
+
 std::string describe(const LockInfo& l) {
-  return fmt::format("{} lock {} held by PID {} on {} (user {}, {}) since {}", l.exclusive ? "an exclusive" : "a",
+  return fmt::format("{} lock {} held by PID {} on {} (user {}, {}) since {}", article(l.kind),
                      l.id.short_hex(), l.pid, l.hostname, l.username,
                      l.operation.empty() ? "unknown operation" : l.operation, format_local(l.time_ns));
 }
 
 }  // namespace
+
+const char* lock_kind_name(LockKind kind) {
+  switch (kind) {
+    case LockKind::kExclusive: return "exclusive";
+    case LockKind::kDelete: return "delete";
+    case LockKind::kShared: break;
+  }
+  return "shared";
+}
 
 Result<std::vector<LockInfo>> list_locks(const Repository& repo, const std::string& hostname) {
   LB_ASSIGN_OR_RETURN(auto names, repo.list_names("locks/"));
@@ -56,7 +87,12 @@ Result<std::vector<LockInfo>> list_locks(const Repository& repo, const std::stri
       continue;
     }
     l.time_ns = j.value("time", int64_t{0});
-    l.exclusive = j.value("exclusive", false);
+    l.started_ns = j.value("started", l.time_ns);
+    // "kind" since prune's delete locks; before, only "exclusive".
+    auto kind = parse_kind(j.value("kind", ""));
+    l.kind = kind ? *kind : j.value("exclusive", false) ? LockKind::kExclusive : LockKind::kShared;
+    auto session = Id::from_hex(j.value("session", ""));
+    l.session = session ? *session : l.id;
     l.hostname = j.value("hostname", "");
     l.username = j.value("username", "");
     l.pid = j.value("pid", int64_t{0});
@@ -67,23 +103,35 @@ Result<std::vector<LockInfo>> list_locks(const Repository& repo, const std::stri
   return out;
 }
 
-RepoLock::RepoLock(Repository& repo, bool exclusive, LockOwner owner)
-    : repo_(repo), exclusive_(exclusive), owner_(std::move(owner)) {}
+RepoLock::RepoLock(Repository& repo, LockKind kind, LockOwner owner)
+    : repo_(repo), kind_(kind), owner_(std::move(owner)) {}
 
 RepoLock::~RepoLock() { release().ignore(); /* best effort: a leftover lock goes stale */ }
 
 Status RepoLock::write_lock() {
-  json j = {{"time", repo_.clock().now_ns()}, {"exclusive", exclusive_}, {"hostname", owner_.hostname},
-            {"username", owner_.username},    {"pid", owner_.pid},        {"operation", owner_.operation}};
+  int64_t now = repo_.clock().now_ns();
+  // "exclusive" stays true for delete locks, so that an older lifeboat,
+  // which knows no delete locks, keeps out of prune's way.
+  json j = {{"time", now},
+            {"started", started_ns_},
+            {"kind", lock_kind_name(kind_)},
+            {"exclusive", kind_ != LockKind::kShared},
+            {"session", session_.hex()},
+            {"hostname", owner_.hostname},
+            {"username", owner_.username},
+            {"pid", owner_.pid},
+            {"operation", owner_.operation}};
   std::string body = j.dump();
-  return repo_.write_sealed("locks/" + id_.hex(), as_bytes(body), lock_aad(id_));
+  Status s = repo_.write_sealed("locks/" + id_.hex(), as_bytes(body), lock_aad(id_));
+  if (s.is_ok()) refreshed_ns_ = now;
+  return s;
 }
 
-Result<std::unique_ptr<RepoLock>> RepoLock::acquire(Repository& repo, bool exclusive, const LockOwner& owner) {
+Result<std::unique_ptr<RepoLock>> RepoLock::acquire(Repository& repo, LockKind kind, const LockOwner& owner) {
   auto conflict = [&](const std::vector<LockInfo>& locks, const Id& self) -> std::optional<LockInfo> {
     for (const auto& l : locks) {
       if (l.id == self || l.stale || !l.readable) continue;
-      if (exclusive || l.exclusive) return l;
+      if (conflicts(kind, l.kind)) return l;
     }
     return std::nullopt;
   };
@@ -96,8 +144,10 @@ Result<std::unique_ptr<RepoLock>> RepoLock::acquire(Repository& repo, bool exclu
   LB_ASSIGN_OR_RETURN(auto before, list_locks(repo, owner.hostname));
   if (auto c = conflict(before, Id{})) return locked(*c);
 
-  std::unique_ptr<RepoLock> lock(new RepoLock(repo, exclusive, owner));
+  std::unique_ptr<RepoLock> lock(new RepoLock(repo, kind, owner));
   lock->id_ = Id::random();
+  lock->session_ = lock->id_;
+  lock->started_ns_ = repo.clock().now_ns();
   LB_RETURN_IF_ERROR(lock->write_lock().with_context("unable to create a lock"));
   auto after = list_locks(repo, owner.hostname);
   if (!after.is_ok()) {
@@ -117,6 +167,9 @@ void RepoLock::refresh_loop() {
   while (!stop_) {
     cv_.wait_for(lk, std::chrono::nanoseconds(kLockRefreshEveryNs), [&] { return stop_; });
     if (stop_) break;
+    // A gap past the stale limit (a suspended host) means others may have
+    // treated the lock as gone; refreshing now does not undo that.
+    if (lost_ || repo_.clock().now_ns() - refreshed_ns_ > kLockStaleAfterNs) lost_ = true;
     Id old = id_;
     id_ = Id::random();
     if (write_lock().is_ok()) {
@@ -125,6 +178,22 @@ void RepoLock::refresh_loop() {
       id_ = old;  // keep the old one; retried next round
     }
   }
+}
+
+Status RepoLock::verify() {
+  std::lock_guard lk(mu_);
+  if (released_) return Status(ErrorCode::kLocked, "the repository lock was already released");
+  if (lost_ || repo_.clock().now_ns() - refreshed_ns_ > kLockStaleAfterNs)
+    return Status(ErrorCode::kLocked,
+                  fmt::format("the repository lock {} could not be refreshed for more than {} minutes, so other "
+                              "hosts may have treated it as stale",
+                              session_.short_hex(), kLockStaleAfterNs / (60 * kNanosPerSecond)));
+  auto body = repo_.read_sealed("locks/" + id_.hex(), lock_aad(id_));
+  if (body.status().code() == ErrorCode::kNotFound)
+    return Status(ErrorCode::kLocked,
+                  fmt::format("the repository lock {} was removed by someone else (lifeboat unlock?)",
+                              session_.short_hex()));
+  return body.status();
 }
 
 Status RepoLock::release() {

@@ -54,14 +54,14 @@ class LockTest : public ::testing::Test {
 };
 
 TEST_F(LockTest, SharedLocksCoexist) {
-  auto a = RepoLock::acquire(repo(), false, owner("backup"));
-  auto b = RepoLock::acquire(repo(), false, owner("check"));
+  auto a = RepoLock::acquire(repo(), LockKind::kShared, owner("backup"));
+  auto b = RepoLock::acquire(repo(), LockKind::kShared, owner("check"));
   ASSERT_TRUE(a.is_ok()) << a.status().message();
   ASSERT_TRUE(b.is_ok()) << b.status().message();
   auto held = locks();
   ASSERT_EQ(held.size(), 2u);
   for (const auto& l : held) {
-    EXPECT_FALSE(l.exclusive);
+    EXPECT_EQ(l.kind, LockKind::kShared);
     EXPECT_FALSE(l.stale);
     EXPECT_TRUE(l.readable);
     EXPECT_EQ(l.hostname, "test-host");
@@ -77,7 +77,7 @@ TEST_F(LockTest, SharedLocksCoexist) {
 }
 
 TEST_F(LockTest, LockObjectIsSealedJson) {
-  auto a = RepoLock::acquire(repo(), true, owner("prune"));
+  auto a = RepoLock::acquire(repo(), LockKind::kExclusive, owner("prune"));
   ASSERT_TRUE(a.is_ok());
   auto held = locks();
   ASSERT_EQ(held.size(), 1u);
@@ -95,11 +95,11 @@ TEST_F(LockTest, LockObjectIsSealedJson) {
 }
 
 TEST_F(LockTest, ExclusiveConflictsWithShared) {
-  auto shared = RepoLock::acquire(repo(), false, owner("backup"));
+  auto shared = RepoLock::acquire(repo(), LockKind::kShared, owner("backup"));
   ASSERT_TRUE(shared.is_ok());
   auto holder = locks();
   ASSERT_EQ(holder.size(), 1u);
-  auto ex = RepoLock::acquire(repo(), true, owner("prune"));
+  auto ex = RepoLock::acquire(repo(), LockKind::kExclusive, owner("prune"));
   ASSERT_FALSE(ex.is_ok());
   EXPECT_EQ(ex.status().code(), ErrorCode::kLocked);
   EXPECT_EQ(ex.status().exit_code(), 11);
@@ -108,39 +108,39 @@ TEST_F(LockTest, ExclusiveConflictsWithShared) {
 }
 
 TEST_F(LockTest, SharedConflictsWithExclusive) {
-  auto ex = RepoLock::acquire(repo(), true, owner("prune"));
+  auto ex = RepoLock::acquire(repo(), LockKind::kExclusive, owner("prune"));
   ASSERT_TRUE(ex.is_ok());
   auto holder = locks();
   ASSERT_EQ(holder.size(), 1u);
-  auto shared = RepoLock::acquire(repo(), false, owner("backup"));
+  auto shared = RepoLock::acquire(repo(), LockKind::kShared, owner("backup"));
   ASSERT_FALSE(shared.is_ok());
   EXPECT_EQ(shared.status().code(), ErrorCode::kLocked);
   EXPECT_EQ(shared.status().message(), expected_message(holder[0], true, "prune"));
-  auto second = RepoLock::acquire(repo(), true, owner("forget"));
+  auto second = RepoLock::acquire(repo(), LockKind::kExclusive, owner("forget"));
   EXPECT_EQ(second.status().code(), ErrorCode::kLocked);
   EXPECT_EQ(locks().size(), 1u);
 }
 
 TEST_F(LockTest, ReleaseLetsExclusiveIn) {
-  auto shared = RepoLock::acquire(repo(), false, owner("backup"));
+  auto shared = RepoLock::acquire(repo(), LockKind::kShared, owner("backup"));
   ASSERT_TRUE(shared.is_ok());
   ASSERT_TRUE((*shared)->release().is_ok());
-  auto ex = RepoLock::acquire(repo(), true, owner("prune"));
+  auto ex = RepoLock::acquire(repo(), LockKind::kExclusive, owner("prune"));
   EXPECT_TRUE(ex.is_ok()) << ex.status().message();
 }
 
 // A lock not refreshed for 30 minutes is stale and does not block.
 TEST_F(LockTest, OldLockIsStale) {
-  auto shared = RepoLock::acquire(repo(), false, owner("backup"));
+  auto shared = RepoLock::acquire(repo(), LockKind::kShared, owner("backup"));
   ASSERT_TRUE(shared.is_ok());
   clock_.advance(30 * kMinute);
-  EXPECT_EQ(RepoLock::acquire(repo(), true, owner("prune")).status().code(), ErrorCode::kLocked)
+  EXPECT_EQ(RepoLock::acquire(repo(), LockKind::kExclusive, owner("prune")).status().code(), ErrorCode::kLocked)
       << "exactly 30 minutes old is not stale yet";
   clock_.advance(1);
   auto held = locks();
   ASSERT_EQ(held.size(), 1u);
   EXPECT_TRUE(held[0].stale);
-  auto ex = RepoLock::acquire(repo(), true, owner("prune"));
+  auto ex = RepoLock::acquire(repo(), LockKind::kExclusive, owner("prune"));
   EXPECT_TRUE(ex.is_ok()) << ex.status().message();
 }
 
@@ -148,15 +148,15 @@ TEST_F(LockTest, OldLockIsStale) {
 // host cannot know, so it still blocks there.
 TEST_F(LockTest, LockOfDeadProcessOnSameHostIsStale) {
   int64_t pid = dead_pid();
-  auto orphan = RepoLock::acquire(repo(), false, owner("backup", "test-host", pid));
+  auto orphan = RepoLock::acquire(repo(), LockKind::kShared, owner("backup", "test-host", pid));
   ASSERT_TRUE(orphan.is_ok()) << orphan.status().message();
   auto held = locks("test-host");
   ASSERT_EQ(held.size(), 1u);
   EXPECT_TRUE(held[0].stale);
   EXPECT_FALSE(locks("other-host")[0].stale);
-  auto from_other_host = RepoLock::acquire(repo(), true, owner("prune", "other-host"));
+  auto from_other_host = RepoLock::acquire(repo(), LockKind::kExclusive, owner("prune", "other-host"));
   EXPECT_EQ(from_other_host.status().code(), ErrorCode::kLocked);
-  auto same_host = RepoLock::acquire(repo(), true, owner("prune", "test-host"));
+  auto same_host = RepoLock::acquire(repo(), LockKind::kExclusive, owner("prune", "test-host"));
   EXPECT_TRUE(same_host.is_ok()) << same_host.status().message();
 }
 
@@ -168,7 +168,7 @@ TEST_F(LockTest, UnreadableLockIsReportedButDoesNotBlock) {
   ASSERT_EQ(held.size(), 1u);
   EXPECT_EQ(held[0].id, id);
   EXPECT_FALSE(held[0].readable);
-  auto ex = RepoLock::acquire(repo(), true, owner("prune"));
+  auto ex = RepoLock::acquire(repo(), LockKind::kExclusive, owner("prune"));
   EXPECT_TRUE(ex.is_ok()) << ex.status().message();
 }
 
@@ -177,7 +177,7 @@ TEST_F(LockTest, FailedLockWriteIsReported) {
     if (name.starts_with("locks/")) return Status(ErrorCode::kPermission, "read-only");
     return Status::ok();
   };
-  auto l = RepoLock::acquire(repo(), false, owner("backup"));
+  auto l = RepoLock::acquire(repo(), LockKind::kShared, owner("backup"));
   ASSERT_FALSE(l.is_ok());
   EXPECT_EQ(l.status().code(), ErrorCode::kPermission);
   EXPECT_EQ(l.status().message(), "unable to create a lock: read-only");
@@ -192,7 +192,7 @@ TEST_F(LockTest, RacingExclusiveAcquirersExcludeEachOther) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
-      auto l = RepoLock::acquire(repo(), true, owner("prune-" + std::to_string(t)));
+      auto l = RepoLock::acquire(repo(), LockKind::kExclusive, owner("prune-" + std::to_string(t)));
       if (l.is_ok()) {
         holders++;
       } else {
@@ -203,6 +203,80 @@ TEST_F(LockTest, RacingExclusiveAcquirersExcludeEachOther) {
   for (auto& t : threads) t.join();
   EXPECT_LE(holders.load(), 1);
   EXPECT_TRUE(locks().empty()) << "losers and the winner all cleaned up";
+}
+
+TEST_F(LockTest, DeleteLockAdmitsSharedButNotDeleteOrExclusive) {
+  auto del = RepoLock::acquire(repo(), LockKind::kDelete, owner("prune"));
+  ASSERT_TRUE(del.is_ok()) << del.status().message();
+  auto backup = RepoLock::acquire(repo(), LockKind::kShared, owner("backup"));
+  EXPECT_TRUE(backup.is_ok()) << "backups run while prune runs: " << backup.status().message();
+  auto second = RepoLock::acquire(repo(), LockKind::kDelete, owner("forget"));
+  ASSERT_FALSE(second.is_ok());
+  EXPECT_EQ(second.status().code(), ErrorCode::kLocked);
+  EXPECT_NE(second.status().message().find("a delete lock"), std::string::npos) << second.status().message();
+  EXPECT_EQ(RepoLock::acquire(repo(), LockKind::kExclusive, owner("repair")).status().code(), ErrorCode::kLocked);
+  (*backup)->release().ignore();
+  (*del)->release().ignore();
+  // And the other way round: a running backup does not keep prune out.
+  auto b2 = RepoLock::acquire(repo(), LockKind::kShared, owner("backup"));
+  ASSERT_TRUE(b2.is_ok());
+  EXPECT_TRUE(RepoLock::acquire(repo(), LockKind::kDelete, owner("prune")).is_ok());
+  EXPECT_EQ(RepoLock::acquire(repo(), LockKind::kExclusive, owner("repair")).status().code(), ErrorCode::kLocked);
+}
+
+TEST_F(LockTest, DeleteLockLooksExclusiveToOlderReaders) {
+  auto del = RepoLock::acquire(repo(), LockKind::kDelete, owner("prune"));
+  ASSERT_TRUE(del.is_ok());
+  auto held = locks();
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].kind, LockKind::kDelete);
+  Bytes aad = to_bytes("lock");
+  append(aad, held[0].id.span());
+  auto body = repo().read_sealed("locks/" + held[0].id.hex(), aad);
+  ASSERT_TRUE(body.is_ok());
+  auto j = nlohmann::json::parse(as_string_view(*body));
+  EXPECT_EQ(j["kind"], "delete");
+  EXPECT_EQ(j["exclusive"], true);
+  EXPECT_EQ(j["session"], (*del)->session().hex());
+}
+
+TEST_F(LockTest, LockWithoutKindOrSessionReadsAsBefore) {
+  Id id = Id::random();
+  Bytes aad = to_bytes("lock");
+  append(aad, id.span());
+  nlohmann::json j = {{"time", clock_.now_ns()}, {"exclusive", true}, {"hostname", "h"}, {"pid", 1}};
+  std::string body = j.dump();
+  ASSERT_TRUE(repo().write_sealed("locks/" + id.hex(), as_bytes(body), aad).is_ok());
+  auto held = locks();
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].kind, LockKind::kExclusive);
+  EXPECT_EQ(held[0].session, id);
+  EXPECT_EQ(held[0].started_ns, clock_.now_ns());
+}
+
+TEST_F(LockTest, SessionSurvivesRefreshAndVerifyNoticesLoss) {
+  auto l = RepoLock::acquire(repo(), LockKind::kShared, owner("backup"));
+  ASSERT_TRUE(l.is_ok());
+  EXPECT_TRUE((*l)->verify().is_ok());
+  auto held = locks();
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].session, (*l)->session());
+  EXPECT_EQ(held[0].started_ns, clock_.now_ns());
+
+  // Someone runs unlock --remove-all: the backup must not go on as if locked.
+  ASSERT_TRUE(repo().remove("locks/" + held[0].id.hex()).is_ok());
+  Status v = (*l)->verify();
+  EXPECT_EQ(v.code(), ErrorCode::kLocked);
+  EXPECT_NE(v.message().find("removed by someone else"), std::string::npos) << v.message();
+}
+
+TEST_F(LockTest, VerifyFailsOnceTheLockCouldHaveGoneStale) {
+  auto l = RepoLock::acquire(repo(), LockKind::kShared, owner("backup"));
+  ASSERT_TRUE(l.is_ok());
+  clock_.advance(kLockStaleAfterNs + kMinute);  // the refresher's real-time wait never fired
+  Status v = (*l)->verify();
+  EXPECT_EQ(v.code(), ErrorCode::kLocked);
+  EXPECT_NE(v.message().find("could not be refreshed"), std::string::npos) << v.message();
 }
 
 }  // namespace

@@ -70,6 +70,16 @@ void PackWriter::add(BlobType type, const Id& id, ByteSpan plaintext) {
   entries_.push_back(e);
 }
 
+void PackWriter::add_stored(const PackEntry& from, ByteSpan stored) {
+  if (!data_) data_ = pool_ ? pool_->acquire(reserve_) : std::make_shared<Bytes>();
+  Bytes& data = *data_;
+  PackEntry e = from;
+  e.offset = static_cast<uint32_t>(data.size());
+  keys_.seal(stored, blob_aad(e.type, e.id), data);
+  e.length = static_cast<uint32_t>(data.size() - e.offset);
+  entries_.push_back(e);
+}
+
 PackWriter::Finished PackWriter::finish() {
   Bytes toc = to_bytes(kTocMagic);
   put_varint(toc, entries_.size());
@@ -139,6 +149,11 @@ Result<std::vector<PackEntry>> parse_pack_header(const RepoKeys& keys, const Id&
     return corrupt(fmt::format("blobs cover {} bytes, header {} bytes, but the pack has {} bytes", offset,
                                header_len + 4, pack_size));
   return entries;
+}
+
+Status open_stored(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out) {
+  out.clear();
+  return keys.open(sealed, blob_aad(entry.type, entry.id), out);
 }
 
 Status open_blob(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out) {

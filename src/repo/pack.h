@@ -51,6 +51,10 @@ class PackWriter {
 
   // Compresses (when it pays) and seals `plaintext`, and appends it.
   void add(BlobType type, const Id& id, ByteSpan plaintext);
+  // Seals a blob's stored form (as open_stored() returns it: compressed or
+  // not, per `from`) under the current keys and appends it; prune's repack,
+  // which neither decompresses nor compresses again.
+  void add_stored(const PackEntry& from, ByteSpan stored);
   size_t size() const { return data_ ? data_->size() : 0; }
   size_t count() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
@@ -78,6 +82,10 @@ class PackWriter {
 // exactly. kCorrupt on any mismatch; `needed` is set when tail is too short.
 Result<std::vector<PackEntry>> parse_pack_header(const RepoKeys& keys, const Id& pack_id, uint64_t pack_size,
                                                  ByteSpan tail, uint64_t* needed = nullptr);
+
+// Opens a sealed blob into its stored form (compressed when
+// entry.compression says so), replacing `out`'s contents.
+Status open_stored(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out);
 
 // Opens, decompresses and returns a blob's plaintext from its sealed bytes.
 // Does not recompute the blob id (the AAD binds it); check --read-data does.

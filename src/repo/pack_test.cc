@@ -83,6 +83,40 @@ TEST(PackWriter, RoundTripThroughHeader) {
   }
 }
 
+// Repack: blobs move to a new pack in their stored form, without being
+// compressed again, and open to the same plaintext there.
+TEST(PackWriter, AddStoredMovesBlobsBetweenPacks) {
+  RepoKeys keys(test_master());
+  Built b = build_pack(keys);
+  const Bytes& old_data = *b.pack.data;
+  PackWriter w(keys, 3);
+  Bytes stored;
+  for (size_t i : {size_t{0}, size_t{1}, size_t{4}}) {  // zstd, raw, empty
+    const PackEntry& e = b.pack.entries[i];
+    ASSERT_TRUE(open_stored(keys, e, ByteSpan(old_data).subspan(e.offset, e.length), stored).is_ok());
+    w.add_stored(e, stored);
+  }
+  auto moved = w.finish();
+  auto entries = parse_pack_header(keys, moved.pack_id, moved.data->size(), *moved.data);
+  ASSERT_TRUE(entries.is_ok()) << entries.status().message();
+  ASSERT_EQ(entries->size(), 3u);
+  size_t k = 0;
+  for (size_t i : {size_t{0}, size_t{1}, size_t{4}}) {
+    const PackEntry& e = (*entries)[k++];
+    EXPECT_EQ(e.id, b.pack.entries[i].id);
+    EXPECT_EQ(e.compression, b.pack.entries[i].compression);
+    EXPECT_EQ(e.length, b.pack.entries[i].length) << "same stored size, a fresh nonce";
+    Bytes out;
+    ASSERT_TRUE(open_blob(keys, e, ByteSpan(*moved.data).subspan(e.offset, e.length), out).is_ok());
+    EXPECT_TRUE(out == b.plaintexts[i]) << i;
+  }
+  // A damaged blob does not open into its stored form.
+  Bytes bad = old_data;
+  bad[b.pack.entries[0].offset + 20] ^= 1;
+  const PackEntry& e0 = b.pack.entries[0];
+  EXPECT_FALSE(open_stored(keys, e0, ByteSpan(bad).subspan(e0.offset, e0.length), stored).is_ok());
+}
+
 TEST(PackWriter, CompressesOnlyWhenItPays) {
   RepoKeys keys(test_master());
   Built b = build_pack(keys);

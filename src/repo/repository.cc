@@ -1,6 +1,7 @@
 #include "repo/repository.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -25,7 +26,10 @@ std::optional<Id> id_from_name(const std::string& name) {
 }  // namespace
 
 Repository::Repository(std::unique_ptr<storage::Backend> backend, const Clock& clock)
-    : backend_(std::move(backend)), clock_(clock), index_(std::make_unique<Index>()) {}
+    : backend_(std::move(backend)),
+      clock_(clock),
+      index_(std::make_unique<Index>()),
+      condemned_(std::make_unique<Index>()) {}
 
 Repository::~Repository() = default;
 
@@ -183,26 +187,90 @@ Status Repository::remove_key(const Id& id, bool even_current) {
 }
 
 Status Repository::load_index(bool tolerate_damage, std::vector<std::string>* damaged) {
-  LB_ASSIGN_OR_RETURN(auto ids, list_index_files());
-  for (const Id& id : ids) {
-    auto packs = read_index_file(id);
+  // From scratch: what an earlier load saw may have been pruned since.
+  index_ = std::make_unique<Index>();
+  LB_RETURN_IF_ERROR(scan_index_files([&](const Id&, Result<std::vector<IndexPack>> packs) -> Status {
     if (!packs.is_ok()) {
       if (tolerate_damage && damaged) {
         damaged->push_back(packs.status().message());
-        continue;
+        return Status::ok();
       }
       return packs.status();
     }
     for (const auto& p : *packs) index_->add_pack(p.pack_id, p.blobs);
+    return Status::ok();
+  }));
+  // After the index files: a pack that left the index before this point is
+  // in a condemned record by now (prune writes the record first).
+  return load_condemned(tolerate_damage ? damaged : nullptr).status();
+}
+
+Status Repository::scan_index_files(
+    const std::function<Status(const Id&, Result<std::vector<IndexPack>>)>& fn) const {
+  std::unordered_set<Id, IdHash> done;
+  for (int round = 0;; ++round) {
+    LB_ASSIGN_OR_RETURN(auto ids, list_index_files());
+    bool vanished = false;
+    for (const Id& id : ids) {
+      if (!done.insert(id).second) continue;
+      auto packs = read_index_file(id);
+      if (packs.status().code() == ErrorCode::kNotFound) {
+        vanished = true;
+        continue;
+      }
+      LB_RETURN_IF_ERROR(fn(id, std::move(packs)));
+    }
+    if (!vanished) return Status::ok();
+    if (round >= 100)
+      return Status(ErrorCode::kIo, "the index keeps changing while it is read; try again when prune has finished");
   }
-  return Status::ok();
+}
+
+Result<std::vector<CondemnedRecord>> Repository::list_condemned(std::vector<std::string>* damaged) const {
+  LB_ASSIGN_OR_RETURN(auto names, list_names("condemned/"));
+  std::vector<CondemnedRecord> out;
+  for (const auto& name : names) {
+    auto id = id_from_name(name);
+    if (!id) continue;
+    auto body = read_sealed(name, aad_with_id("condemned", *id));
+    Result<CondemnedRecord> rec = body.is_ok() ? decode_condemned(*body, *id) : Result<CondemnedRecord>(body.status());
+    if (!rec.is_ok()) {
+      if (rec.status().code() == ErrorCode::kNotFound) continue;  // swept meanwhile
+      if (!damaged) return rec.status();
+      damaged->push_back(rec.status().message());
+      continue;
+    }
+    out.push_back(std::move(*rec));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const CondemnedRecord& a, const CondemnedRecord& b) { return a.time_ns < b.time_ns; });
+  return out;
+}
+
+Status Repository::write_condemned(CondemnedRecord& record) {
+  if (record.id == Id{}) record.id = Id::random();
+  Bytes body = encode_condemned(record);
+  return write_sealed("condemned/" + record.id.hex(), body, aad_with_id("condemned", record.id))
+      .with_context("unable to write condemned/" + record.id.short_hex());
+}
+
+Result<std::vector<CondemnedRecord>> Repository::load_condemned(std::vector<std::string>* damaged) {
+  condemned_ = std::make_unique<Index>();
+  std::vector<std::string> bad;
+  LB_ASSIGN_OR_RETURN(auto records, list_condemned(&bad));
+  condemned_unreadable_ = !bad.empty();
+  if (damaged) damaged->insert(damaged->end(), bad.begin(), bad.end());
+  for (const auto& r : records)
+    for (const auto& p : r.packs) condemned_->add_pack(p.pack_id, p.blobs);
+  return records;
 }
 
 Result<size_t> Repository::index_unindexed_packs() {
+  if (condemned_unreadable_) return size_t{0};  // cannot tell condemned packs from orphans
   LB_ASSIGN_OR_RETURN(auto packs, list_packs());
   std::vector<IndexPack> adopted;
   for (const auto& p : packs) {
-    if (index_->has_pack(p.id)) continue;
+    if (index_->has_pack(p.id) || condemned_->has_pack(p.id)) continue;
     auto entries = read_pack_header(p.id, p.size);
     if (!entries.is_ok()) continue;  // a damaged pack is check's business, not backup's
     index_->add_pack(p.id, *entries);
@@ -212,8 +280,13 @@ Result<size_t> Repository::index_unindexed_packs() {
   return adopted.size();
 }
 
+std::optional<BlobLocation> Repository::locate(const Id& id) const {
+  if (auto loc = index_->lookup(id)) return loc;
+  return condemned_->lookup(id);
+}
+
 Result<Bytes> Repository::read_blob(const Id& id) const {
-  auto loc = index_->lookup(id);
+  auto loc = locate(id);
   if (!loc) return Status(ErrorCode::kNotFound, fmt::format("blob {} is not in the index", id.short_hex()));
   LB_ASSIGN_OR_RETURN(Bytes sealed, read_pack(loc->pack_id, loc->entry.offset, loc->entry.length));
   if (sealed.size() != loc->entry.length)

@@ -11,12 +11,15 @@
 // writers.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "crypto/kdf.h"
+#include "repo/condemned.h"
 #include "repo/config.h"
 #include "repo/index.h"
 #include "repo/keys.h"
@@ -76,16 +79,38 @@ class Repository {
   Index& index() { return *index_; }
   const Index& index() const { return *index_; }
 
-  // Reads every index/ file into index(). kCorrupt names a damaged file;
-  // with `tolerate_damage`, damaged files are skipped and reported in
-  // `damaged` instead (check uses this to go on and report everything).
+  // Reads every index/ file into index(), then the condemned records
+  // (load_condemned()). kCorrupt names a damaged file; with
+  // `tolerate_damage`, damaged files are skipped and reported in `damaged`
+  // instead (check uses this to go on and report everything).
   Status load_index(bool tolerate_damage = false, std::vector<std::string>* damaged = nullptr);
+  // Reads every index file, calling fn(id, its packs or the error) once per
+  // file; fn's error stops the scan. Prune replaces index files (writing the
+  // new ones before removing the old), so a file that vanishes meanwhile is
+  // skipped and the listing repeated: what fn sees covers the whole index.
+  Status scan_index_files(const std::function<Status(const Id&, Result<std::vector<IndexPack>>)>& fn) const;
   // Adds to the index every pack in data/ that no index file names (left by
   // an interrupted backup), reading their headers, and writes an index file
-  // for them, so their blobs are reused. Returns how many packs it adopted.
+  // for them, so their blobs are reused. Packs that prune condemned are not
+  // adopted, and nothing is while a condemned record is unreadable. Returns
+  // how many packs it adopted.
   Result<size_t> index_unindexed_packs();
 
-  // Blobs.
+  // Condemned packs (repo/condemned.h). list_condemned() reads every record;
+  // damaged ones fail unless `damaged` collects their messages.
+  Result<std::vector<CondemnedRecord>> list_condemned(std::vector<std::string>* damaged = nullptr) const;
+  // Assigns a new id when record.id is zero.
+  Status write_condemned(CondemnedRecord& record);
+  // Loads the condemned packs' blobs into condemned_index(), which
+  // read_blob() and locate() fall back to (never reserve()/contains(): a
+  // backup stores such a blob anew rather than reference a doomed copy).
+  // Returns the records; damaged ones are skipped (and named in `damaged`).
+  Result<std::vector<CondemnedRecord>> load_condemned(std::vector<std::string>* damaged = nullptr);
+  const Index& condemned_index() const { return *condemned_; }
+  bool condemned_unreadable() const { return condemned_unreadable_; }
+
+  // Blobs. locate() looks in the index, then among condemned packs.
+  std::optional<BlobLocation> locate(const Id& id) const;
   Result<Bytes> read_blob(const Id& id) const;
   Result<Tree> load_tree(const Id& id) const;
 
@@ -143,6 +168,8 @@ class Repository {
   std::unique_ptr<RepoKeys> keys_;
   Id key_id_;
   std::unique_ptr<Index> index_;
+  std::unique_ptr<Index> condemned_;
+  bool condemned_unreadable_ = false;
 };
 
 }  // namespace lifeboat::repo

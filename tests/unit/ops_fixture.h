@@ -67,4 +67,26 @@ class OpsTest : public ::testing::Test {
   ops::OpContext ctx_;
 };
 
+// OpsTest on a repository with the real KDF, which open() accepts (it
+// refuses the fixture's weak test one), for tests that reopen it as another
+// process would.
+class ReopenableOpsTest : public OpsTest {
+ protected:
+  void SetUp() override {
+    OpsTest::SetUp();
+    repo::CreateOptions o = small_options();
+    o.kdf = crypto::ScryptParams{};
+    auto r = repo::Repository::create(dir_ / "real", "pw", o, clock_);
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    repo_ = std::move(*r);
+  }
+  // A repository opened afresh, as the CLI would (the fixture's has the
+  // index loaded in memory already).
+  std::unique_ptr<repo::Repository> reopen() {
+    auto r = repo::Repository::open(dir_ / "real", "pw", clock_);
+    if (!r.is_ok()) throw std::runtime_error(r.status().message());
+    return std::move(*r);
+  }
+};
+
 }  // namespace lifeboat::testing

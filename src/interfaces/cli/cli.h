@@ -11,7 +11,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "ops/context.h"
+#include "ops/prune.h"
 #include "repo/repository.h"
 #include "util/cancel.h"
 #include "util/status.h"
@@ -46,6 +49,7 @@ void add_key_command(CLI::App& app, Globals& g);
 void add_log_command(CLI::App& app, Globals& g);
 void add_config_command(CLI::App& app, Globals& g);
 void add_repair_command(CLI::App& app, Globals& g);
+void add_prune_command(CLI::App& app, Globals& g);
 void add_unlock_command(CLI::App& app, Globals& g);
 void add_version_command(CLI::App& app, Globals& g);
 
@@ -79,5 +83,15 @@ void print_warning(const std::string& message);
 bool stdout_is_terminal();
 
 std::string mode_string(const repo::Node& node);
+
+// prune's options, shared with forget --prune (cmd_prune.cc).
+struct PruneArgs {
+  std::string max_unused = "5%";
+  std::string max_repack_size;
+};
+void add_prune_options(CLI::App* cmd, PruneArgs& args);
+Status apply_prune_args(const PruneArgs& args, ops::PruneOptions& options);
+nlohmann::json prune_json(const ops::PruneResult& result, bool dry_run);
+void print_prune_result(const ops::PruneResult& result, bool dry_run);
 
 }  // namespace lifeboat::cli

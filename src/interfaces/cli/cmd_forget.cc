@@ -13,6 +13,8 @@ struct ForgetArgs {
   ops::ForgetOptions options;
   std::string within;
   std::string group_by = "host,paths";
+  bool prune = false;
+  PruneArgs prune_args;
 };
 
 int run_forget(Globals& g, ForgetArgs& a) {
@@ -24,10 +26,26 @@ int run_forget(Globals& g, ForgetArgs& a) {
   auto by = ops::parse_group_by(a.group_by);
   if (!by.is_ok()) return fail(by.status());
   a.options.group_by = *by;
+  ops::PruneOptions prune_options;
+  if (a.prune) {
+    Status parsed = apply_prune_args(a.prune_args, prune_options);
+    if (!parsed.is_ok()) return fail(parsed);
+    prune_options.dry_run = a.options.dry_run;
+  }
   auto repo = open_repository(g);
   if (!repo.is_ok()) return fail(repo.status());
   auto r = ops::forget(**repo, a.options, make_context());
   if (!r.is_ok()) return fail(r.status());
+  std::optional<ops::PruneResult> pruned;
+  if (a.prune && r->errors.empty()) {
+    if (a.options.dry_run) prune_options.assume_forgotten = r->removed;
+    enable_graceful_interrupt();
+    auto ctx = make_context();
+    ctx.cancel = &cancel_token();
+    auto p = ops::prune(**repo, prune_options, ctx);
+    if (!p.is_ok()) return fail(p.status().with_context("the snapshots were forgotten, but prune failed"));
+    pruned = std::move(*p);
+  }
 
   if (g.json) {
     nlohmann::json groups = nlohmann::json::array();
@@ -46,7 +64,8 @@ int run_forget(Globals& g, ForgetArgs& a) {
                                       {"dry_run", a.options.dry_run},
                                       {"groups", groups},
                                       {"removed", removed},
-                                      {"errors", r->errors}}
+                                      {"errors", r->errors},
+                                      {"prune", pruned ? prune_json(*pruned, a.options.dry_run) : nlohmann::json()}}
                            .dump());
   } else if (!g.quiet) {
     for (const auto& grp : r->groups) {
@@ -60,6 +79,7 @@ int run_forget(Globals& g, ForgetArgs& a) {
     }
     size_t n = r->removed.size();
     fmt::print("{} {} snapshot{}\n", a.options.dry_run ? "would remove" : "removed", n, n == 1 ? "" : "s");
+    if (pruned) print_prune_result(*pruned, a.options.dry_run);
   }
   for (const auto& e : r->errors) fmt::print(stderr, "lifeboat: error: {}\n", e);
   return r->errors.empty() ? kExitOk : kExitFatal;
@@ -93,6 +113,8 @@ void add_forget_command(CLI::App& app, Globals& g) {
   add_filter_options(cmd, a->options.filter);
   cmd->add_flag("-n,--dry-run", a->options.dry_run, "Only show what would be kept and removed, and why");
   cmd->add_flag("--allow-empty", a->options.allow_empty, "Let the policy remove every snapshot of a group");
+  cmd->add_flag("--prune", a->prune, "Then run prune, to remove the data only those snapshots referenced");
+  add_prune_options(cmd, a->prune_args);
   cmd->add_option("snapshots", a->options.snapshots, "Snapshot ids to forget (instead of a policy)");
   cmd->callback([&g, a] { g.action = [&g, a]() -> int { return run_forget(g, *a); }; });
 }
