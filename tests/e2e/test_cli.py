@@ -660,12 +660,30 @@ class Locks(CliTestCase):
         self.skipTest("the process ended (exit %s) before its lock was seen" % p.returncode)
 
     def test_exclusive_lock_held_by_live_process_exit_11(self):
-        # Every command takes a shared lock (backup, restore, check); nothing in
-        # the CLI takes an exclusive one yet (that comes with forget/prune), and
-        # locks are sealed with the master key, so a test cannot forge one.
-        # Shared locks must not block each other: see
-        # Backup.test_concurrent_backups_share_the_repository.
-        self.skipTest("no command takes an exclusive lock yet; exit 11 cannot be provoked from the CLI")
+        # A backup holds a shared lock and stays alive (stopped, so it cannot
+        # finish first). Commands that rewrite the index or the keys need the
+        # exclusive lock: exit 11, one line naming the holder, nothing changed.
+        # Prune and forget take the delete lock, which backups do not block.
+        repo = self.new_repo()
+        src = self.big_source()
+        p, locks = self.start_and_wait_for_lock(repo, "backup", src)
+        try:
+            os.killpg(p.pid, signal.SIGSTOP)
+            before = repo.listing()
+            for args in (("repair", "index"), ("repair", "snapshots"), ("config", "--lock-days", "1")):
+                r = repo.run(*args)
+                self.assertRc(r, 11, " ".join(args))
+                self.assertOneLineError(r, "repository is locked", "PID %d" % p.pid, "backup")
+            self.assertEqual(repo.listing(), before)
+            r = repo.run("--json", "prune")
+            self.assertRc(r, 0, "prune does not wait for backups")
+            r = repo.run("forget", "--keep-last", "1")
+            self.assertRc(r, 0, "neither does forget")
+        finally:
+            os.killpg(p.pid, signal.SIGCONT)
+            out, err = p.communicate(timeout=300)
+        self.assertEqual(p.returncode, 0, err.decode(errors="replace"))
+        repo.check("--read-data")
 
     def test_stale_lock_of_killed_backup(self):
         repo = self.new_repo()
