@@ -35,34 +35,13 @@ class Prune : public lifeboat::testing::ReopenableOpsTest {
     auto r = forget(*fresh, o, ctx_);
     ASSERT_TRUE(r.is_ok()) << r.status().message();
   }
-  void check_clean() {
-    auto fresh = reopen();
-    CheckOptions o;
-    o.read_data = true;
-    o.workers = 2;
-    auto r = check(*fresh, o, ctx_);
-    ASSERT_TRUE(r.is_ok()) << r.status().message();
-    EXPECT_TRUE(r->ok()) << (r->errors.empty() ? "" : r->errors.front());
-  }
-  // What the source holds: path -> type and content.
+  void check_clean() { expect_clean(*reopen()); }
   using Contents = std::map<std::string, std::string>;
-  static Contents contents(const std::string& root) {
-    std::map<std::string, lifeboat::testing::Entry> scan;
-    lifeboat::testing::scan_tree(root, "", scan);
-    Contents out;
-    for (const auto& [rel, e] : scan) out[rel] = std::to_string(e.st.st_mode & S_IFMT) + ":" + e.content;
-    return out;
-  }
+  static Contents contents(const std::string& root) { return lifeboat::testing::tree_contents(root); }
   // Restores `snap` and compares it with `expected` (the source's contents then).
   void restores_as(const repo::Snapshot& snap, const Contents& expected) {
     auto fresh = reopen();
-    ASSERT_TRUE(fresh->load_index().is_ok());
-    std::string target = dir_ / ("restore-" + snap.id.short_hex());
-    RestoreOptions o;
-    o.target = target;
-    auto r = restore(*fresh, snap, o, ctx_);
-    ASSERT_TRUE(r.is_ok()) << r.status().message();
-    EXPECT_TRUE(contents(restored(target, src_)) == expected) << "snapshot " << snap.id.short_hex();
+    EXPECT_TRUE(restore_contents(*fresh, snap) == expected) << "snapshot " << snap.id.short_hex();
   }
   uint64_t stored_bytes() {
     uint64_t n = 0;

@@ -14,14 +14,6 @@ using lifeboat::testing::OpsTest;
 
 class RepairIndex : public lifeboat::testing::ReopenableOpsTest {
  protected:
-  CheckResult check_all(repo::Repository& repo) {
-    CheckOptions o;
-    o.read_data = true;
-    o.workers = 2;
-    auto r = check(repo, o, ctx_);
-    EXPECT_TRUE(r.is_ok()) << r.status().message();
-    return r.is_ok() ? *r : CheckResult{};
-  }
   void remove_all_index_files(repo::Repository& repo) {
     auto ids = repo.list_index_files();  // kept alive for the loop
     for (const auto& id : *ids) {

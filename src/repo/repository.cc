@@ -55,6 +55,7 @@ Result<std::unique_ptr<Repository>> Repository::create(std::unique_ptr<storage::
   std::unique_ptr<Repository> repo(new Repository(std::move(backend), clock));
   int64_t now = clock.now_ns();
   MasterKey master = MasterKey::generate(now);
+  if (options.id_key) master.id_key = *options.id_key;
   repo->keys_ = std::make_unique<RepoKeys>(master);
   repo->config_.id = Id::random();
   repo->config_.created_ns = now;

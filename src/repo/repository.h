@@ -41,6 +41,10 @@ struct CreateOptions {
   int compression_level = 3;
   uint32_t pack_size = 16 * 1024 * 1024;
   uint32_t lock_days = 0;
+  // For a repository related to another (`init --from-repo`): its blob-id
+  // key, so that a blob has the same id in both and copy moves only what the
+  // destination lacks. (The chunker parameters are copied by the caller.)
+  std::optional<crypto::Key256> id_key;
   std::string hostname;
   std::string username;
 };

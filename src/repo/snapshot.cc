@@ -77,6 +77,8 @@ std::string encode_snapshot(const Snapshot& s) {
   j["tree"] = s.tree.hex();
   if (s.parent) j["parent"] = s.parent->hex();
   if (s.original) j["original"] = s.original->hex();
+  if (s.copied_from)
+    j["copied_from"] = {{"repository", s.copied_from->repository.hex()}, {"snapshot", s.copied_from->snapshot.hex()}};
   j["program_version"] = s.program_version;
   json src = json::parse(s.source_json, nullptr, false);
   j["source"] = src.is_discarded() ? json::object() : src;
@@ -109,6 +111,12 @@ Result<Snapshot> decode_snapshot(std::string_view text, const Id& id) {
     s.tree = *tree;
     if (j.contains("parent")) s.parent = Id::from_hex(j["parent"].get<std::string>());
     if (j.contains("original")) s.original = Id::from_hex(j["original"].get<std::string>());
+    if (j.contains("copied_from")) {
+      auto r = Id::from_hex(j["copied_from"].at("repository").get<std::string>());
+      auto n = Id::from_hex(j["copied_from"].at("snapshot").get<std::string>());
+      if (!r || !n) throw std::runtime_error("bad copied_from");
+      s.copied_from = CopiedFrom{*r, *n};
+    }
     s.program_version = j.value("program_version", "");
     s.source_json = j.value("source", json::object()).dump();
     if (j.contains("summary")) {

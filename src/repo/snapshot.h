@@ -31,6 +31,12 @@ struct SnapshotSummary {
   int64_t backup_end_ns = 0;
 };
 
+// Where a copied snapshot came from (`lifeboat copy`).
+struct CopiedFrom {
+  Id repository;  // the source repository's id (config)
+  Id snapshot;    // the snapshot's id there
+};
+
 struct Snapshot {
   Id id;  // the object name; not part of the document
   int64_t time_ns = 0;
@@ -45,6 +51,7 @@ struct Snapshot {
   Id tree;
   std::optional<Id> parent;
   std::optional<Id> original;  // set by `repair snapshots`: the snapshot this one repairs
+  std::optional<CopiedFrom> copied_from;
   std::string program_version;
   std::string source_json = "{}";  // source-specific recovery metadata (LSN, timeline, ...)
   SnapshotSummary summary;

@@ -73,6 +73,16 @@ inline void scan_tree(const std::string& root, const std::string& rel, std::map<
     for (const auto& name : dir_entries(path)) scan_tree(root, rel.empty() ? name : rel + "/" + name, out);
 }
 
+// What a tree holds, for comparisons that ignore metadata: relative path ->
+// file type and content (symlinks: target).
+inline std::map<std::string, std::string> tree_contents(const std::string& root) {
+  std::map<std::string, Entry> scan;
+  scan_tree(root, "", scan);
+  std::map<std::string, std::string> out;
+  for (const auto& [rel, e] : scan) out[rel] = std::to_string(e.st.st_mode & S_IFMT) + ":" + e.content;
+  return out;
+}
+
 // Differences between two trees, one line each ("" if identical). Atimes
 // and ctimes are not compared; directory times are.
 inline std::vector<std::string> compare_trees(const std::string& expected_root, const std::string& actual_root) {

@@ -11,7 +11,9 @@
 #include <gtest/gtest.h>
 
 #include "ops/backup.h"
+#include "ops/check.h"
 #include "ops/context.h"
+#include "ops/restore.h"
 #include "repo/repository.h"
 #include "unit/fs_helpers.h"
 #include "unit/repo_helpers.h"
@@ -56,6 +58,32 @@ class OpsTest : public ::testing::Test {
   // Where `path` of the snapshot lands under a restore target.
   std::string restored(const std::string& target, const std::string& path) { return target + path; }
 
+  // check --read-data of `repo`.
+  ops::CheckResult check_all(repo::Repository& repo) {
+    ops::CheckOptions o;
+    o.read_data = true;
+    o.workers = 2;
+    auto r = ops::check(repo, o, ctx_);
+    EXPECT_TRUE(r.is_ok()) << r.status().message();
+    return r.is_ok() ? *r : ops::CheckResult{};
+  }
+  void expect_clean(repo::Repository& repo) {
+    auto c = check_all(repo);
+    EXPECT_TRUE(c.ok()) << (c.errors.empty() ? "" : c.errors.front());
+  }
+
+  // Restores `snap` from `repo` (index loaded here) into a fresh target and
+  // returns what the source's part of it holds (tree_contents()).
+  std::map<std::string, std::string> restore_contents(repo::Repository& repo, const repo::Snapshot& snap) {
+    EXPECT_TRUE(repo.load_index().is_ok());
+    std::string target = dir_ / ("restore-" + std::to_string(++restores_) + "-" + snap.id.short_hex());
+    ops::RestoreOptions o;
+    o.target = target;
+    auto r = ops::restore(repo, snap, o, ctx_);
+    EXPECT_TRUE(r.is_ok()) << r.status().message();
+    return tree_contents(restored(target, src_));
+  }
+
   // The source has a directory of its own: the repository, cache and
   // restore targets live elsewhere, so writing them does not change the
   // source's parent directory between backups.
@@ -65,6 +93,7 @@ class OpsTest : public ::testing::Test {
   FakeClock clock_{SystemClock::instance().now_ns() + 3600 * kNanosPerSecond};
   std::unique_ptr<repo::Repository> repo_;
   ops::OpContext ctx_;
+  int restores_ = 0;
 };
 
 // OpsTest on a repository with the real KDF, which open() accepts (it

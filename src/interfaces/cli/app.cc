@@ -66,6 +66,7 @@ int run(int argc, char** argv) {
   add_check_command(app, g);
   add_forget_command(app, g);
   add_prune_command(app, g);
+  add_copy_command(app, g);
   add_key_command(app, g);
   add_log_command(app, g);
   add_config_command(app, g);

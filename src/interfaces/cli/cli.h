@@ -50,6 +50,7 @@ void add_log_command(CLI::App& app, Globals& g);
 void add_config_command(CLI::App& app, Globals& g);
 void add_repair_command(CLI::App& app, Globals& g);
 void add_prune_command(CLI::App& app, Globals& g);
+void add_copy_command(CLI::App& app, Globals& g);
 void add_unlock_command(CLI::App& app, Globals& g);
 void add_version_command(CLI::App& app, Globals& g);
 
@@ -74,6 +75,15 @@ Result<std::string> read_new_password(const std::string& file);
 std::string repository_location(const Globals& g);
 // Opens the repository named by the globals (prompting for the password).
 Result<std::unique_ptr<repo::Repository>> open_repository(const Globals& g);
+// The other repository of copy and init --from-repo: --from-repo,
+// --from-password-file/-command, LIFEBOAT_FROM_* or a prompt.
+struct FromRepoArgs {
+  std::string repo;
+  std::string password_file;
+  std::string password_command;
+};
+void add_from_repo_options(CLI::App* cmd, FromRepoArgs& args);
+Result<std::unique_ptr<repo::Repository>> open_from_repository(const FromRepoArgs& args);
 // The files-cache root, or "" when disabled.
 std::string cache_root(const Globals& g);
 

@@ -1,3 +1,5 @@
+#include <cstdlib>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -11,18 +13,28 @@ void add_init_command(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("init", "Create a new, empty repository");
   cmd->footer(
       "The repository is encrypted with a random master key, wrapped under the password with scrypt\n"
-      "(N=2^16, r=8, p=1). Keep the password: without it the data cannot be recovered.");
+      "(N=2^16, r=8, p=1). Keep the password: without it the data cannot be recovered.\n"
+      "With --from-repo, the new repository shares the other's blob-id key and chunker parameters (it has\n"
+      "its own encryption keys and password): `lifeboat copy` between the two moves only what one lacks.");
   auto opts = std::make_shared<repo::CreateOptions>();
+  auto from = std::make_shared<FromRepoArgs>();
   cmd->add_option("--compression-level", opts->compression_level, "zstd level for new data (0 = store raw; default 3)")
       ->check(CLI::Range(0, 19));
   cmd->add_option("--lock-days", opts->lock_days,
                   "Retention lock: snapshots younger than N days cannot be forgotten (can only be raised later)")
       ->check(CLI::Range(0u, 36500u));
-  cmd->callback([&g, opts] {
-    g.action = [&g, opts]() -> int {
+  add_from_repo_options(cmd, *from);
+  cmd->callback([&g, opts, from] {
+    g.action = [&g, opts, from]() -> int {
       std::string location = repository_location(g);
       if (location.empty())
         return fail(Status(ErrorCode::kInvalidArgument, "no repository given: use --repo or set LIFEBOAT_REPOSITORY"));
+      if (!from->repo.empty() || std::getenv("LIFEBOAT_FROM_REPOSITORY")) {
+        auto other = open_from_repository(*from);
+        if (!other.is_ok()) return fail(other.status());
+        opts->id_key = (*other)->keys().master().id_key;
+        opts->chunker = (*other)->config().chunker;
+      }
       auto password = read_password(g, true);
       if (!password.is_ok()) return fail(password.status());
       auto r = ops::init(location, *password, *opts, make_context(), SystemClock::instance());

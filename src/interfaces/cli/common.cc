@@ -133,6 +133,36 @@ Result<std::string> read_new_password(const std::string& file) {
                 "LIFEBOAT_NEW_PASSWORD");
 }
 
+void add_from_repo_options(CLI::App* cmd, FromRepoArgs& a) {
+  cmd->add_option("--from-repo", a.repo, "The other repository (or LIFEBOAT_FROM_REPOSITORY)");
+  cmd->add_option("--from-password-file", a.password_file,
+                  "Read the other repository's password from this file (or LIFEBOAT_FROM_PASSWORD_FILE, "
+                  "LIFEBOAT_FROM_PASSWORD_COMMAND, LIFEBOAT_FROM_PASSWORD)");
+  cmd->add_option("--from-password-command", a.password_command, "Run this command for the other repository's password");
+}
+
+Result<std::unique_ptr<repo::Repository>> open_from_repository(const FromRepoArgs& a) {
+  std::string location = a.repo.empty() ? env("LIFEBOAT_FROM_REPOSITORY") : a.repo;
+  if (location.empty())
+    return Status(ErrorCode::kInvalidArgument, "no source repository given: use --from-repo or set "
+                                               "LIFEBOAT_FROM_REPOSITORY");
+  Result<std::string> password = Status(ErrorCode::kInvalidArgument, "");
+  if (!a.password_file.empty()) password = password_from_file(a.password_file);
+  else if (!a.password_command.empty()) password = password_from_command(a.password_command);
+  else if (auto f = env("LIFEBOAT_FROM_PASSWORD_FILE"); !f.empty()) password = password_from_file(f);
+  else if (auto c = env("LIFEBOAT_FROM_PASSWORD_COMMAND"); !c.empty()) password = password_from_command(c);
+  else if (const char* p = std::getenv("LIFEBOAT_FROM_PASSWORD")) password = std::string(p);
+  else if (::isatty(STDIN_FILENO)) password = prompt("enter the password of the source repository: ");
+  else
+    return Status(ErrorCode::kInvalidArgument,
+                  "no password for the source repository: set LIFEBOAT_FROM_PASSWORD or LIFEBOAT_FROM_PASSWORD_FILE, "
+                  "or use --from-password-file / --from-password-command");
+  if (!password.is_ok()) return password.status().with_context("source repository");
+  auto repo = repo::Repository::open(location, *password, SystemClock::instance());
+  if (!repo.is_ok()) return repo.status().with_context("source repository " + location);
+  return repo;
+}
+
 std::string repository_location(const Globals& g) { return g.repo.empty() ? env("LIFEBOAT_REPOSITORY") : g.repo; }
 
 Result<std::unique_ptr<repo::Repository>> open_repository(const Globals& g) {
