@@ -74,4 +74,15 @@ Result<repo::Id> key_passwd(repo::Repository& repo, std::string_view new_passwor
   return id;
 }
 
+Result<uint32_t> key_rotate(repo::Repository& repo, const OpContext& ctx) {
+  // Exclusive: an operation that opened the repository before the rotation
+  // would not know the new epoch when it met an object sealed with it.
+  repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "key rotate"};
+  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, repo::LockKind::kExclusive, owner));
+  LB_ASSIGN_OR_RETURN(uint32_t epoch, repo.rotate_data_key());
+  LB_RETURN_IF_ERROR(audit(repo, ctx, "key rotate", Status::ok(), {}, fmt::format("data key epoch {}", epoch)));
+  LB_RETURN_IF_ERROR(lock->release());
+  return epoch;
+}
+
 }  // namespace lifeboat::ops

@@ -30,4 +30,8 @@ Result<repo::Id> key_remove(repo::Repository& repo, std::string_view ref, const 
 Result<repo::Id> key_passwd(repo::Repository& repo, std::string_view new_password, const KeyAddOptions& options,
                             const OpContext& ctx);
 
+// Starts a new data-key epoch (repo::Repository::rotate_data_key) under the
+// exclusive lock, and audits it. Returns the new epoch.
+Result<uint32_t> key_rotate(repo::Repository& repo, const OpContext& ctx);
+
 }  // namespace lifeboat::ops

@@ -125,6 +125,45 @@ chunk::GearTable RepoKeys::gear_table() const {
   return t;
 }
 
+crypto::Key256 keyring_key(const MasterKey& master) {
+  return crypto::hmac_sha256(master.data_keys.front().key, as_bytes(std::string_view("lifeboat keyring v1")));
+}
+
+std::string keyring_name(uint32_t epoch) { return fmt::format("keyring/{:010d}", epoch); }
+
+namespace {
+Bytes keyring_aad(uint32_t epoch) {
+  Bytes aad = to_bytes("keyring");
+  put_fixed32(aad, epoch);
+  return aad;
+}
+}  // namespace
+
+Bytes seal_keyring_entry(const crypto::Key256& key, const DataKey& d) {
+  std::string plain =
+      json{{"epoch", d.epoch}, {"key", b64(d.key)}, {"created", format_rfc3339(d.created_ns, true)}}.dump();
+  Bytes out;
+  crypto::Aead(key).seal(as_bytes(plain), keyring_aad(d.epoch), out);
+  return out;
+}
+
+Result<DataKey> open_keyring_entry(const crypto::Key256& key, uint32_t epoch, ByteSpan sealed) {
+  auto bad = [&](std::string_view what) {
+    return Status(ErrorCode::kCorrupt, fmt::format("{} is damaged: {}", keyring_name(epoch), what));
+  };
+  Bytes plain;
+  if (!crypto::Aead(key).open(sealed, keyring_aad(epoch), plain).is_ok()) return bad("it does not authenticate");
+  json j = json::parse(as_string_view(plain), nullptr, false);
+  DataKey d;
+  if (j.is_discarded() || !j.is_object() || j.value("epoch", 0u) != epoch || !j.contains("key") ||
+      !key_from_b64(j["key"], d.key))
+    return bad("malformed");
+  d.epoch = epoch;
+  if (j.contains("created") && j["created"].is_string())
+    if (auto t = parse_time(j["created"].get<std::string>())) d.created_ns = *t;
+  return d;
+}
+
 Result<Bytes> create_key_file(const MasterKey& master, std::string_view password, const KeyFileInfo& info) {
   Bytes salt = crypto::random_bytes(32);
   crypto::Key256 kek;

@@ -69,6 +69,16 @@ class RepoKeys {
   crypto::KeyedHash id_hash_;
 };
 
+// Data keys added by rotation live outside the key files (which only their
+// own passphrase can rewrite): keyring/<epoch, 10 digits>, each one DataKey
+// as JSON {"epoch","key","created"}, sealed with AES-256-GCM under the
+// keyring key, HMAC-SHA-256(first data key of the key file, "lifeboat
+// keyring v1"), aad "keyring" epoch[4, LE]. Every key file opens them.
+crypto::Key256 keyring_key(const MasterKey& master);
+std::string keyring_name(uint32_t epoch);
+Bytes seal_keyring_entry(const crypto::Key256& keyring_key, const DataKey& key);
+Result<DataKey> open_keyring_entry(const crypto::Key256& keyring_key, uint32_t epoch, ByteSpan sealed);
+
 // A key file (keys/<id>): the master key sealed under scrypt(passphrase).
 struct KeyFileInfo {
   Id id;

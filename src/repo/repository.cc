@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "crypto/random.h"
 #include "storage/backend.h"
 
 namespace lifeboat::repo {
@@ -125,10 +126,53 @@ Result<std::unique_ptr<Repository>> Repository::open(std::unique_ptr<storage::Ba
                               "--password-file",
                               repo->location(), hint));
   }
+  LB_RETURN_IF_ERROR(repo->load_keyring());
   auto config = repo->read_sealed(std::string(kConfigName), as_bytes("config"));
   if (!config.is_ok()) return config.status().with_context("unable to read the repository config");
   LB_ASSIGN_OR_RETURN(repo->config_, RepoConfig::from_json(as_string_view(*config)));
   return repo;
+}
+
+Status Repository::load_keyring() {
+  LB_ASSIGN_OR_RETURN(auto names, list_names("keyring/"));
+  if (names.empty()) return Status::ok();
+  MasterKey master = keys_->master();
+  crypto::Key256 kk = keyring_key(master);
+  for (const auto& name : names) {
+    uint32_t epoch = 0;
+    auto digits = name.substr(name.rfind('/') + 1);
+    if (digits.size() != 10 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    epoch = static_cast<uint32_t>(std::stoul(digits));
+    bool known = std::any_of(master.data_keys.begin(), master.data_keys.end(),
+                             [&](const DataKey& d) { return d.epoch == epoch; });
+    if (known) continue;
+    auto sealed = backend_->read(name);
+    if (!sealed.is_ok()) return sealed.status().with_context("unable to read " + name);
+    LB_ASSIGN_OR_RETURN(DataKey d, open_keyring_entry(kk, epoch, *sealed));
+    master.data_keys.push_back(d);
+  }
+  std::sort(master.data_keys.begin(), master.data_keys.end(),
+            [](const DataKey& a, const DataKey& b) { return a.epoch < b.epoch; });
+  keys_ = std::make_unique<RepoKeys>(std::move(master));
+  return Status::ok();
+}
+
+Result<uint32_t> Repository::rotate_data_key() {
+  MasterKey master = keys_->master();
+  DataKey d;
+  d.epoch = master.data_keys.back().epoch + 1;
+  crypto::random_fill(d.key);
+  d.created_ns = clock_.now_ns();
+  Bytes sealed = seal_keyring_entry(keyring_key(master), d);
+  if (backend_->stat(keyring_name(d.epoch)).is_ok())
+    return Status(ErrorCode::kAlreadyExists,
+                  fmt::format("key epoch {} exists already (another rotation ran at the same time); run "
+                              "`lifeboat key rotate` again if you want one more",
+                              d.epoch));
+  LB_RETURN_IF_ERROR(backend_->write(keyring_name(d.epoch), sealed).with_context("unable to store the new data key"));
+  master.data_keys.push_back(d);
+  keys_ = std::make_unique<RepoKeys>(std::move(master));
+  return d.epoch;
 }
 
 Status Repository::update_config(const RepoConfig& config) {

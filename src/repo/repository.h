@@ -157,6 +157,13 @@ class Repository {
   // kNotFound for an unknown id.
   Status remove_key(const Id& id, bool even_current = false);
 
+  // Key rotation: a new data-key epoch (keyring/, repo/keys.h) that seals
+  // everything written from now on; objects sealed under older epochs stay
+  // readable, and prune's repack seals what it moves under the new one.
+  // Returns the new epoch. Not concurrent with writers in this process
+  // (keys() is replaced).
+  Result<uint32_t> rotate_data_key();
+
   // Sealed objects under any name (locks, keys' siblings).
   Status write_sealed(const std::string& name, ByteSpan plaintext, ByteSpan aad);
   Result<Bytes> read_sealed(const std::string& name, ByteSpan aad) const;
@@ -165,6 +172,7 @@ class Repository {
 
  private:
   Repository(std::unique_ptr<storage::Backend> backend, const Clock& clock);
+  Status load_keyring();
 
   std::unique_ptr<storage::Backend> backend_;
   const Clock& clock_;

@@ -8,7 +8,7 @@ import unittest
 import lbtest
 
 
-class Keys(lbtest.LBTestCase):
+class KeysBase(lbtest.LBTestCase):
     def setUp(self):
         super().setUp()
         self.src = self.path("src")
@@ -32,6 +32,8 @@ class Keys(lbtest.LBTestCase):
         self.assertRc(r, 0)
         return r.last_json()
 
+
+class Keys(KeysBase):
     def test_add_passwd_remove(self):
         [first] = self.keys()
         self.assertTrue(first["current"])
@@ -72,7 +74,7 @@ class Keys(lbtest.LBTestCase):
         r = self.repo.run("key", "remove", only["id"])
         self.assertRc(r, 1)
         self.assertOneLineError(r, "refusing")
-        for args, needle in ((["key"], "needs one of: list, add, passwd, remove"),
+        for args, needle in ((["key"], "needs one of: list, add, passwd, rotate, remove"),
                              (["key", "remove"], "id"),
                              (["key", "remove", "zz"], "invalid key id"),
                              (["key", "remove", "0000000"], "no key matches"),
@@ -91,6 +93,41 @@ class Keys(lbtest.LBTestCase):
             r = self.repo.run("key", sub, "--help")
             self.assertRc(r, 0)
             self.assertIn("Usage", r.out)
+
+
+class Rotate(KeysBase):
+    def test_rotate_then_everything_reads_and_new_data_uses_the_new_key(self):
+        r = self.repo.run("key", "add", "--new-password-file", self.pwfile("pw2", "second"))
+        self.assertRc(r, 0)
+        r = self.repo.run("--json", "config")
+        self.assertRc(r, 0)
+        [epoch1] = r.last_json()["data_keys"]
+        self.assertEqual(epoch1["epoch"], 1)
+        self.assertTrue(epoch1["current"])
+        packs_before = set(self.repo.files("data"))
+        r = self.repo.run("--json", "key", "rotate")
+        self.assertRc(r, 0)
+        self.assertEqual(r.last_json()["epoch"], 2)
+        self.assertEqual(self.repo.files("keyring"), ["keyring/0000000002"])
+        r = self.repo.run("--json", "config")
+        epochs = r.last_json()["data_keys"]
+        self.assertEqual([e["epoch"] for e in epochs], [1, 2])
+        self.assertEqual([e["current"] for e in epochs], [False, True])
+        r = self.repo.run("config")
+        self.assertIn("data key: epoch 2", r.out)
+        lbtest.write_file(os.path.join(self.src, "g.txt"), b"after the rotation\n" * 1000)
+        self.repo.backup(self.src)
+        for name in set(self.repo.files("data")) - packs_before:
+            with open(os.path.join(self.repo.path, name), "rb") as f:
+                head = f.read(5)
+            self.assertEqual(int.from_bytes(head[1:5], "little"), 2, name)
+        self.repo.check("--read-data")
+        for snap in self.repo.snapshots():
+            self.repo.restore(snap["id"], self.path("t-" + snap["id"][:8]))
+        # A key added before the rotation opens the new epoch too.
+        self.as_password("second").check("--read-data")
+        log = self.repo.run("--json", "log")
+        self.assertIn("key rotate", [rec["operation"] for rec in log.last_json()])
 
 
 if __name__ == "__main__":

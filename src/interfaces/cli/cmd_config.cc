@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "interfaces/cli/cli.h"
+#include "util/clock.h"
 #include "ops/repo_config.h"
 #include "util/time_format.h"
 
@@ -22,7 +23,12 @@ void add_config_command(CLI::App& app, Globals& g) {
         if (!s.is_ok()) return fail(s);
       }
       const auto& c = (*repo)->config();
+      const auto& data_keys = (*repo)->keys().master().data_keys;
       if (g.json) {
+        nlohmann::json epochs = nlohmann::json::array();
+        for (const auto& d : data_keys)
+          epochs.push_back({{"epoch", d.epoch}, {"created", format_rfc3339(d.created_ns)},
+                            {"current", &d == &data_keys.back()}});
         fmt::print("{}\n", nlohmann::json{{"id", c.id.hex()},
                                           {"version", c.version},
                                           {"created", format_rfc3339(c.created_ns)},
@@ -32,13 +38,18 @@ void add_config_command(CLI::App& app, Globals& g) {
                                             {"max_size", c.chunker.max_size}}},
                                           {"compression_level", c.compression_level},
                                           {"pack_size", c.pack_size},
-                                          {"lock_days", c.lock_days}}
+                                          {"lock_days", c.lock_days},
+                                          {"data_keys", epochs}}
                                .dump());
       } else {
         fmt::print("repository {} (format {}), created {}\n", c.id.short_hex(), c.version, format_local(c.created_ns));
         fmt::print("chunker: FastCDC {}/{}/{} bytes; zstd level {}; packs of {} bytes\n", c.chunker.min_size,
                    c.chunker.avg_size, c.chunker.max_size, c.compression_level, c.pack_size);
         fmt::print("retention lock: {}\n", c.lock_days ? fmt::format("{} days", c.lock_days) : std::string("none"));
+        const auto& cur = data_keys.back();
+        fmt::print("data key: epoch {}, created {} ({} days ago){}\n", cur.epoch, format_local(cur.created_ns),
+                   (SystemClock::instance().now_ns() - cur.created_ns) / (86400 * kNanosPerSecond),
+                   data_keys.size() > 1 ? fmt::format("; {} older epochs still readable", data_keys.size() - 1) : "");
       }
       return kExitOk;
     };

@@ -113,6 +113,21 @@ void add_key_command(CLI::App& app, Globals& g) {
   new_key_options(passwd);
   passwd->callback([&g, a] { g.action = [&g, a] { return run_new_key(g, *a, true); }; });
 
+  auto* rotate = key->add_subcommand(
+      "rotate", "Start a new data key: everything written from now on is sealed with it; older data stays readable "
+                "and moves to the new key as prune repacks it");
+  rotate->callback([&g] {
+    g.action = [&g]() -> int {
+      auto repo = open_repository(g);
+      if (!repo.is_ok()) return fail(repo.status());
+      auto epoch = ops::key_rotate(**repo, make_context());
+      if (!epoch.is_ok()) return fail(epoch.status());
+      if (g.json) fmt::print("{}\n", nlohmann::json{{"message_type", "rotated"}, {"epoch", *epoch}}.dump());
+      else if (!g.quiet) fmt::print("new data key: epoch {}\n", *epoch);
+      return kExitOk;
+    };
+  });
+
   auto* remove = key->add_subcommand("remove", "Remove a key (not the current one, never the last)");
   remove->add_option("id", a->id, "Key id or unique prefix (see `lifeboat key list`)")->required();
   remove->callback([&g, a] { g.action = [&g, a] { return run_remove(g, *a); }; });

@@ -1,0 +1,131 @@
+#include <filesystem>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "ops/forget.h"
+#include "ops/keys.h"
+#include "ops/prune.h"
+#include "repo/lock.h"
+#include "unit/ops_fixture.h"
+#include "util/encoding.h"
+
+namespace lifeboat::ops {
+namespace {
+
+using lifeboat::testing::splitmix_bytes;
+using lifeboat::testing::tree_contents;
+using lifeboat::testing::write_file;
+
+class KeyRotate : public lifeboat::testing::ReopenableOpsTest {
+ protected:
+  // The epoch a pack's blobs are sealed with (the envelope of its first blob).
+  static uint32_t pack_epoch(repo::Repository& repo, const repo::Id& pack) {
+    auto head = repo.read_pack(pack, 0, 5);
+    if (!head.is_ok() || head->size() != 5) throw std::runtime_error("unreadable pack");
+    return get_fixed32(head->data() + 1);
+  }
+  std::set<repo::Id> pack_ids(repo::Repository& repo) {
+    std::set<repo::Id> out;
+    auto packs = repo.list_packs();
+    for (const auto& p : *packs) out.insert(p.id);
+    return out;
+  }
+};
+
+TEST_F(KeyRotate, NewDataUsesTheNewEpochAndOldDataStaysReadable) {
+  auto first = backup().snapshot;
+  auto first_contents = tree_contents(src_);
+  auto before = pack_ids(*repo_);
+  {
+    auto r = reopen();
+    auto epoch = key_rotate(*r, ctx_);
+    ASSERT_TRUE(epoch.is_ok()) << epoch.status().message();
+    EXPECT_EQ(*epoch, 2u);
+    EXPECT_EQ(r->keys().master().data_keys.size(), 2u);
+  }
+  // Any key file opens the new epoch: the keyring is not in the key files.
+  auto r = reopen();
+  ASSERT_EQ(r->keys().master().data_keys.size(), 2u);
+  EXPECT_EQ(r->keys().master().data_keys.back().epoch, 2u);
+  EXPECT_GT(r->keys().master().data_keys.back().created_ns, 0);
+
+  write_file(src_ + "/after.bin", as_string_view(splitmix_bytes(3, 80 * 1024)));
+  auto second = ops::backup(*r, backup_options(), ctx_);
+  ASSERT_TRUE(second.is_ok()) << second.status().message();
+  auto second_contents = tree_contents(src_);
+  for (const auto& p : pack_ids(*r)) EXPECT_EQ(pack_epoch(*r, p), before.count(p) ? 1u : 2u) << p.short_hex();
+
+  auto fresh = reopen();
+  EXPECT_TRUE(restore_contents(*fresh, first) == first_contents);
+  EXPECT_TRUE(restore_contents(*fresh, second->snapshot) == second_contents);
+  expect_clean(*fresh);
+  // A key added now carries on working, and a second rotation makes epoch 3.
+  auto id = key_add(*fresh, "another", {}, ctx_);
+  ASSERT_TRUE(id.is_ok()) << id.status().message();
+  auto other = repo::Repository::open(dir_ / "real", "another", clock_);
+  ASSERT_TRUE(other.is_ok()) << other.status().message();
+  EXPECT_EQ((*other)->keys().master().data_keys.size(), 2u);
+  auto third = key_rotate(**other, ctx_);
+  ASSERT_TRUE(third.is_ok());
+  EXPECT_EQ(*third, 3u);
+  EXPECT_EQ(reopen()->keys().master().data_keys.back().epoch, 3u);
+}
+
+TEST_F(KeyRotate, PruneRepacksUnderTheNewEpoch) {
+  write_file(src_ + "/goes.bin", as_string_view(splitmix_bytes(8, 120 * 1024)));
+  auto first = backup().snapshot;
+  std::filesystem::remove(src_ + "/goes.bin");
+  auto second = backup().snapshot;
+  auto contents = tree_contents(src_);
+  {
+    auto r = reopen();
+    ASSERT_TRUE(key_rotate(*r, ctx_).is_ok());
+    ForgetOptions f;
+    f.snapshots = {first.id.hex()};
+    ASSERT_TRUE(forget(*r, f, ctx_).is_ok());
+  }
+  auto before = pack_ids(*repo_);
+  auto r = reopen();
+  PruneOptions o;
+  o.max_unused_fraction = 0.0;
+  auto pr = prune(*r, o, ctx_);
+  ASSERT_TRUE(pr.is_ok()) << pr.status().message();
+  EXPECT_GT(pr->packs_written, 0u);
+  for (const auto& p : pack_ids(*r))
+    if (!before.count(p)) EXPECT_EQ(pack_epoch(*r, p), 2u) << "repacked blobs are sealed again";
+  auto fresh = reopen();
+  EXPECT_TRUE(restore_contents(*fresh, second) == contents);
+  expect_clean(*fresh);
+}
+
+TEST_F(KeyRotate, ADamagedKeyringEntryStopsTheOpen) {
+  backup();
+  {
+    auto r = reopen();
+    ASSERT_TRUE(key_rotate(*r, ctx_).is_ok());
+  }
+  std::string entry = dir_ / "real/keyring/0000000002";
+  ASSERT_TRUE(std::filesystem::exists(entry));
+  auto data = lifeboat::testing::read_file(entry);
+  data[data.size() / 2] ^= 1;
+  write_file(entry, data);
+  auto r = repo::Repository::open(dir_ / "real", "pw", clock_);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kCorrupt);
+  EXPECT_NE(r.status().message().find("keyring/0000000002"), std::string::npos) << r.status().message();
+}
+
+TEST_F(KeyRotate, TakesTheExclusiveLock) {
+  auto r = reopen();
+  auto other = reopen();
+  auto held = repo::RepoLock::acquire(*other, repo::LockKind::kShared, {"elsewhere", "u", 1, "backup"});
+  ASSERT_TRUE(held.is_ok());
+  auto epoch = key_rotate(*r, ctx_);
+  ASSERT_FALSE(epoch.is_ok());
+  EXPECT_EQ(epoch.status().code(), ErrorCode::kLocked);
+  EXPECT_TRUE(r->list_names("keyring/")->empty());
+}
+
+}  // namespace
+}  // namespace lifeboat::ops
