@@ -234,6 +234,17 @@ void Pruner::plan() {
         result_.unused_blobs++;
       }
     }
+    // Blob bytes the index does not name (a damaged blob `repair index
+    // --read-data` left out): gaps between the indexed blobs, which tile the
+    // pack from offset 0.
+    std::vector<std::pair<uint32_t, uint32_t>> spans;
+    for (const auto& e : info.entries) spans.emplace_back(e.offset, e.length);
+    std::sort(spans.begin(), spans.end());
+    uint64_t expected = 0;
+    for (const auto& [offset, length] : spans) {
+      if (offset > expected) info.unused_bytes += offset - expected;
+      expected = std::max<uint64_t>(expected, uint64_t{offset} + length);
+    }
     result_.used_bytes += info.used_bytes;
     result_.unused_bytes += info.unused_bytes;
     if (info.size == 0) continue;  // missing: neither deleted nor repacked

@@ -27,6 +27,7 @@ Result<RepairIndexResult> repair_index(repo::Repository& repo, const RepairIndex
 
   RepairIndexResult result;
   std::vector<repo::IndexPack> batch;
+  Bytes data, plain;  // reused from pack to pack
   auto flush = [&]() -> Status {
     if (batch.empty()) return Status::ok();
     if (!options.dry_run) LB_RETURN_IF_ERROR(repo.write_index(batch).status());
@@ -37,7 +38,27 @@ Result<RepairIndexResult> repair_index(repo::Repository& repo, const RepairIndex
   for (const auto& p : packs) {
     if (ctx.cancelled()) return Status(ErrorCode::kCancelled, "repair interrupted; the old index is still in place");
     if (repo.condemned_index().has_pack(p.id)) continue;
-    auto entries = repo.read_pack_header(p.id, p.size);
+    Result<std::vector<repo::PackEntry>> entries = Status(ErrorCode::kInternal, "");
+    if (options.read_data) {
+      Status read = repo.read_pack_into(p.id, 0, UINT64_MAX, data);
+      if (read.code() == ErrorCode::kNotFound) continue;  // removed meanwhile
+      entries = read.is_ok() ? repo::parse_pack_header(repo.keys(), p.id, data.size(), data)
+                             : Result<std::vector<repo::PackEntry>>(read);
+      if (entries.is_ok()) {
+        // Only blobs that open and match their id stay in the index.
+        std::erase_if(*entries, [&](const repo::PackEntry& e) {
+          plain.clear();
+          Status s = repo::open_blob(repo.keys(), e, ByteSpan(data).subspan(e.offset, e.length), plain);
+          if (s.is_ok() && repo.keys().blob_id(plain) != e.id) s = Status(ErrorCode::kCorrupt, "content does not match its id");
+          if (s.is_ok()) return false;
+          result.damaged_blobs.push_back(fmt::format("pack {}: {} blob {}: {}", p.id.short_hex(),
+                                                     repo::blob_type_name(e.type), e.id.short_hex(), s.message()));
+          return true;
+        });
+      }
+    } else {
+      entries = repo.read_pack_header(p.id, p.size);
+    }
     if (!entries.is_ok()) {
       if (entries.status().code() == ErrorCode::kNotFound) continue;  // removed meanwhile
       result.damaged_packs.push_back(fmt::format("pack {}: {}", p.id.short_hex(), entries.status().message()));
@@ -60,10 +81,11 @@ Result<RepairIndexResult> repair_index(repo::Repository& repo, const RepairIndex
     result.index_files_removed++;
   }
   LB_RETURN_IF_ERROR(audit(repo, ctx, "repair index",
-                           result.damaged_packs.empty()
+                           result.damaged_packs.empty() && result.damaged_blobs.empty()
                                ? Status::ok()
                                : Status(ErrorCode::kCorrupt,
-                                        fmt::format("{} damaged pack(s) left out", result.damaged_packs.size())),
+                                        fmt::format("{} damaged pack(s) and {} damaged blob(s) left out",
+                                                    result.damaged_packs.size(), result.damaged_blobs.size())),
                            {},
                            fmt::format("{} packs, {} blobs, {} index files replaced", result.packs_indexed,
                                        result.blobs_indexed, result.index_files_removed)));

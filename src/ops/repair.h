@@ -14,6 +14,10 @@ namespace lifeboat::ops {
 
 struct RepairIndexOptions {
   bool dry_run = false;
+  // Read every blob too (as check --read-data does) and leave out the ones
+  // that do not authenticate or match their id, so that `repair snapshots`
+  // treats them as lost; without it only pack headers are read.
+  bool read_data = false;
   size_t packs_per_index_file = 2000;
 };
 
@@ -23,6 +27,7 @@ struct RepairIndexResult {
   uint64_t index_files_written = 0;
   uint64_t index_files_removed = 0;
   std::vector<std::string> damaged_packs;  // headers that do not authenticate: their blobs are lost
+  std::vector<std::string> damaged_blobs;  // with read_data: blobs left out of the index
 };
 
 // Reads every pack's header and writes a complete new index from them, then

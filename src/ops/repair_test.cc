@@ -4,6 +4,7 @@
 
 #include "ops/check.h"
 #include "ops/ls.h"
+#include "ops/prune.h"
 #include "ops/restore.h"
 #include "unit/ops_fixture.h"
 
@@ -148,6 +149,69 @@ TEST_F(RepairIndex, RepairSnapshotsKeepsWhatIsLeft) {
   std::string got = lifeboat::testing::read_file(restored(dir_ / "restored", src_) + "/big.bin");
   EXPECT_EQ(got.size(), prefix) << "truncated at the first lost blob";
   EXPECT_EQ(got, want.substr(0, got.size()));
+}
+
+// Bit rot inside one blob: the pack's header is fine, so only --read-data
+// finds it. repair index --read-data leaves that blob out, repair snapshots
+// truncates the file there, check passes (the damaged copy is a note), and a
+// strict prune drops it from its pack.
+TEST_F(RepairIndex, ReadDataLeavesADamagedBlobOut) {
+  auto b = backup();
+  repo::Node big;
+  Status st = ls(*repo_, b.snapshot, {.path = src_ + "/big.bin"}, [&](const std::string& p, const repo::Node& n) {
+    if (p == src_ + "/big.bin") big = n;
+  });
+  ASSERT_TRUE(st.is_ok());
+  ASSERT_GE(big.content.size(), 3u);
+  auto loc = *repo_->index().lookup(big.content[1]);
+  std::string path = dir_ / "real" + "/" + repo::pack_name(loc.pack_id);
+  std::string bytes = lifeboat::testing::read_file(path);
+  bytes[loc.entry.offset + loc.entry.length / 2] ^= 0x40;
+  lifeboat::testing::write_file(path, bytes);
+
+  auto headers_only = repair_index(*reopen(), {.dry_run = true}, ctx_);
+  ASSERT_TRUE(headers_only.is_ok());
+  EXPECT_TRUE(headers_only->damaged_blobs.empty()) << "the header still authenticates";
+  auto r = repair_index(*reopen(), {.read_data = true}, ctx_);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  ASSERT_EQ(r->damaged_blobs.size(), 1u);
+  EXPECT_NE(r->damaged_blobs[0].find(big.content[1].short_hex()), std::string::npos) << r->damaged_blobs[0];
+  EXPECT_TRUE(r->damaged_packs.empty());
+  {
+    auto fresh = reopen();
+    ASSERT_TRUE(fresh->load_index().is_ok());
+    EXPECT_FALSE(fresh->index().contains(big.content[1]));
+    EXPECT_TRUE(fresh->index().contains(big.content[0]));
+  }
+  auto fixed = repair_snapshots(*reopen(), {.forget = true}, ctx_);
+  ASSERT_TRUE(fixed.is_ok()) << fixed.status().message();
+  ASSERT_EQ(fixed->repaired.size(), 1u);
+  auto fresh = reopen();
+  auto c = check_all(*fresh);
+  EXPECT_TRUE(c.ok()) << ::testing::PrintToString(c.errors);
+  EXPECT_TRUE(std::any_of(c.notes.begin(), c.notes.end(),
+                          [](const std::string& n) { return n.find("no longer in the index") != std::string::npos; }))
+      << ::testing::PrintToString(c.notes);
+  auto snap = fresh->load_snapshot(*fixed->repaired[0].repaired);
+  ASSERT_TRUE(snap.is_ok());
+  auto contents = restore_contents(*fresh, *snap);
+  std::string got = contents.at("big.bin");
+  got = got.substr(got.find(':') + 1);
+  auto first = fresh->index().lookup(big.content[0]);
+  ASSERT_TRUE(first);
+  std::string want = lifeboat::testing::read_file(src_ + "/big.bin");
+  EXPECT_EQ(got, want.substr(0, first->entry.raw_length)) << "truncated where the damaged blob began";
+
+  PruneOptions strict;
+  strict.max_unused_fraction = 0.0;
+  auto pr = prune(*reopen(), strict, ctx_);
+  ASSERT_TRUE(pr.is_ok()) << pr.status().message();
+  EXPECT_GT(pr->packs_repacked + pr->packs_unused, 0u);
+  auto after = check_all(*reopen());
+  EXPECT_TRUE(after.ok()) << ::testing::PrintToString(after.errors);
+  EXPECT_FALSE(std::any_of(after.notes.begin(), after.notes.end(), [](const std::string& n) {
+    return n.find("no longer in the index") != std::string::npos;
+  })) << "the damaged copy is gone";
 }
 
 }  // namespace

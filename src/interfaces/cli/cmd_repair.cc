@@ -14,6 +14,9 @@ void add_repair_command(CLI::App& app, Globals& g) {
   auto* index = repair->add_subcommand(
       "index", "Rebuild the index from the pack headers (after lost or damaged index files), then remove the old one");
   index->add_flag("-n,--dry-run", opts->dry_run, "Only read the packs and tell what would be written");
+  index->add_flag("--read-data", opts->read_data,
+                  "Read and verify every blob, and leave damaged ones out of the index (then `repair snapshots` "
+                  "treats them as lost)");
   index->callback([&g, opts] {
     g.action = [&g, opts]() -> int {
       auto repo = open_repository(g);
@@ -24,6 +27,7 @@ void add_repair_command(CLI::App& app, Globals& g) {
       auto r = ops::repair_index(**repo, *opts, ctx);
       if (!r.is_ok()) return fail(r.status());
       for (const auto& d : r->damaged_packs) print_warning(d + " (left out; its blobs are lost)");
+      for (const auto& d : r->damaged_blobs) print_warning(d + " (left out of the index)");
       if (g.json) {
         fmt::print("{}\n", nlohmann::json{{"message_type", "summary"},
                                           {"dry_run", opts->dry_run},
@@ -31,7 +35,8 @@ void add_repair_command(CLI::App& app, Globals& g) {
                                           {"blobs_indexed", r->blobs_indexed},
                                           {"index_files_written", r->index_files_written},
                                           {"index_files_removed", r->index_files_removed},
-                                          {"damaged_packs", r->damaged_packs}}
+                                          {"damaged_packs", r->damaged_packs},
+                                          {"damaged_blobs", r->damaged_blobs}}
                                .dump());
       } else {
         fmt::print("{} {} packs ({} blobs) into {} index file{}, {} {} old index file{}\n",
@@ -39,6 +44,9 @@ void add_repair_command(CLI::App& app, Globals& g) {
                    r->index_files_written, r->index_files_written == 1 ? "" : "s",
                    opts->dry_run ? "would replace" : "replaced", r->index_files_removed,
                    r->index_files_removed == 1 ? "" : "s");
+        if (!r->damaged_blobs.empty())
+          fmt::print("{} damaged blob{} left out: run `lifeboat repair snapshots` so that what is left restores\n",
+                     r->damaged_blobs.size(), r->damaged_blobs.size() == 1 ? "" : "s");
         if (!r->damaged_packs.empty())
           fmt::print("{} damaged pack{} left out: run `lifeboat check --read-data` to see which files they held\n",
                      r->damaged_packs.size(), r->damaged_packs.size() == 1 ? "" : "s");
