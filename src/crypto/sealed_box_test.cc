@@ -1,0 +1,102 @@
+#include "crypto/sealed_box.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "crypto/random.h"
+#include "util/encoding.h"
+
+namespace lifeboat::crypto {
+namespace {
+
+Key256 key_hex(std::string_view h) {
+  auto b = hex_decode(h);
+  EXPECT_TRUE(b && b->size() == 32) << h;
+  Key256 k{};
+  if (b && b->size() == 32) std::copy(b->begin(), b->end(), k.begin());
+  return k;
+}
+
+std::string hex(const Key256& k) { return hex_encode(ByteSpan(k.data(), k.size())); }
+
+X25519KeyPair random_pair() {
+  Key256 seed;
+  random_fill(seed);
+  return x25519_from_seed(seed);
+}
+
+constexpr std::string_view kPlain = "a backup host seals this and cannot open it";
+constexpr std::string_view kAad = "blob";
+
+// RFC 7748, section 6.1.
+TEST(X25519, Rfc7748Vectors) {
+  auto alice = x25519_from_seed(key_hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"));
+  auto bob = x25519_from_seed(key_hex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"));
+  EXPECT_EQ(hex(alice.public_key), "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+  EXPECT_EQ(hex(bob.public_key), "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+  auto ab = x25519_shared(alice.private_key, bob.public_key);
+  auto ba = x25519_shared(bob.private_key, alice.public_key);
+  ASSERT_TRUE(ab.is_ok() && ba.is_ok());
+  EXPECT_EQ(hex(*ab), "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+  EXPECT_EQ(hex(*ab), hex(*ba));
+}
+
+TEST(X25519, LowOrderPeerKeyIsRefused) {
+  auto me = random_pair();
+  Key256 zero{};
+  auto s = x25519_shared(me.private_key, zero);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.status().code(), ErrorCode::kCorrupt);
+}
+
+TEST(SealedBox, RoundTripAndFreshEphemeralKeys) {
+  auto recipient = random_pair();
+  Bytes a, b;
+  seal_box(recipient.public_key, as_bytes(kPlain), as_bytes(kAad), a);
+  seal_box(recipient.public_key, as_bytes(kPlain), as_bytes(kAad), b);
+  EXPECT_EQ(a.size(), kPlain.size() + kBoxOverhead);
+  EXPECT_NE(a, b) << "a new ephemeral key and nonce per box";
+  EXPECT_FALSE(std::equal(a.begin(), a.begin() + 32, b.begin()));
+  Bytes out;
+  ASSERT_TRUE(open_box(recipient, a, as_bytes(kAad), out).is_ok());
+  EXPECT_EQ(as_string_view(out), kPlain);
+  Bytes empty;
+  seal_box(recipient.public_key, {}, as_bytes(kAad), empty);
+  out.clear();
+  EXPECT_TRUE(open_box(recipient, empty, as_bytes(kAad), out).is_ok());
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(SealedBox, OnlyTheRecipientOpensIt) {
+  auto recipient = random_pair();
+  auto other = random_pair();
+  Bytes box;
+  seal_box(recipient.public_key, as_bytes(kPlain), as_bytes(kAad), box);
+  Bytes out;
+  Status s = open_box(other, box, as_bytes(kAad), out);
+  EXPECT_EQ(s.code(), ErrorCode::kCorrupt);
+  EXPECT_TRUE(out.empty());
+  // The recipient's public key alone (what a write-only host holds) is no key.
+  X25519KeyPair public_only{recipient.public_key, recipient.public_key};
+  EXPECT_FALSE(open_box(public_only, box, as_bytes(kAad), out).is_ok());
+}
+
+TEST(SealedBox, EveryByteAndTheAadAreAuthenticated) {
+  auto recipient = random_pair();
+  Bytes box;
+  seal_box(recipient.public_key, as_bytes(kPlain), as_bytes(kAad), box);
+  for (size_t i = 0; i < box.size(); ++i) {
+    Bytes bad = box;
+    bad[i] ^= 0x01;
+    Bytes out;
+    EXPECT_FALSE(open_box(recipient, bad, as_bytes(kAad), out).is_ok()) << "byte " << i;
+    EXPECT_TRUE(out.empty());
+  }
+  Bytes out;
+  EXPECT_FALSE(open_box(recipient, box, as_bytes("other"), out).is_ok());
+  EXPECT_FALSE(open_box(recipient, ByteSpan(box).subspan(0, kBoxOverhead - 1), as_bytes(kAad), out).is_ok());
+}
+
+}  // namespace
+}  // namespace lifeboat::crypto
