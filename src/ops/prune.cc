@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "ops/audit.h"
+#include "ops/repack.h"
 #include "repo/lock.h"
 #include "util/time_format.h"
 
@@ -112,7 +113,6 @@ class Pruner {
   Status repack();
   Status switch_index(repo::CondemnedRecord& record);
   Status sweep(const repo::CondemnedRecord& rec);
-  Status write_index_batches(std::vector<repo::IndexPack>& packs);
 
   repo::Repository& repo_;
   const PruneOptions& options_;
@@ -290,50 +290,12 @@ void Pruner::plan() {
 }
 
 Status Pruner::repack() {
-  const uint32_t target = repo_.config().pack_size;
-  const int level = repo_.config().compression_level;
-  repo::PackWriter data_writer(repo_.keys(), level), tree_writer(repo_.keys(), level);
-  auto flush = [&](repo::PackWriter& w) -> Status {
-    if (w.empty()) return Status::ok();
-    auto f = w.finish();
-    LB_RETURN_IF_ERROR(repo_.write_pack(f.pack_id, *f.data));
-    result_.packs_written++;
-    result_.bytes_written += f.data->size();
-    written_.push_back({f.pack_id, std::move(f.entries)});
-    return Status::ok();
-  };
-  Bytes data, stored;
-  for (const Id& id : to_repack_) {
-    LB_RETURN_IF_ERROR(cancelled());
-    const PackInfo& info = packs_[id];
-    LB_RETURN_IF_ERROR(repo_.read_pack_into(id, 0, UINT64_MAX, data)
-                           .with_context("prune cannot repack; nothing was removed"));
-    for (size_t i = 0; i < info.entries.size(); ++i) {
-      if (!info.used[i]) continue;
-      const auto& e = info.entries[i];
-      if (uint64_t{e.offset} + e.length > data.size() ||
-          !repo::open_stored(repo_.keys(), e, ByteSpan(data).subspan(e.offset, e.length), stored).is_ok())
-        return Status(ErrorCode::kCorrupt,
-                      fmt::format("{} blob {} in pack {} is damaged, and nothing was removed; run `lifeboat check` "
-                                  "and `lifeboat repair index`",
-                                  repo::blob_type_name(e.type), e.id.short_hex(), id.short_hex()));
-      auto& w = e.type == repo::BlobType::kTree ? tree_writer : data_writer;
-      w.add_stored(e, stored);
-      if (w.size() >= target) LB_RETURN_IF_ERROR(flush(w));
-    }
-  }
-  LB_RETURN_IF_ERROR(flush(data_writer));
-  return flush(tree_writer);
-}
-
-Status Pruner::write_index_batches(std::vector<repo::IndexPack>& packs) {
-  size_t per_file = std::max<size_t>(1, options_.packs_per_index_file);
-  for (size_t i = 0; i < packs.size(); i += per_file) {
-    std::vector<repo::IndexPack> batch(std::make_move_iterator(packs.begin() + static_cast<ptrdiff_t>(i)),
-                                       std::make_move_iterator(packs.begin() + static_cast<ptrdiff_t>(
-                                                                                   std::min(packs.size(), i + per_file))));
-    LB_RETURN_IF_ERROR(repo_.write_index(batch).status());
-  }
+  std::vector<RepackSource> sources;
+  for (const Id& id : to_repack_) sources.push_back({id, &packs_[id].entries, &packs_[id].used});
+  RepackStats stats;
+  LB_ASSIGN_OR_RETURN(written_, ops::repack(repo_, sources, ctx_, "prune cannot repack", stats));
+  result_.packs_written = stats.packs_written;
+  result_.bytes_written = stats.bytes_written;
   return Status::ok();
 }
 
@@ -358,7 +320,7 @@ Status Pruner::switch_index(repo::CondemnedRecord& record) {
   for (const Id& f : affected)
     for (const Id& pack : file_packs_[f])
       if (!condemned.count(pack) && included.insert(pack).second) replacement.push_back({pack, packs_[pack].entries});
-  LB_RETURN_IF_ERROR(write_index_batches(replacement));
+  LB_RETURN_IF_ERROR(write_index_batches(repo_, std::move(replacement), options_.packs_per_index_file));
   for (const Id& f : affected) {
     Status s = repo_.remove("index/" + f.hex());
     if (!s.is_ok() && s.code() != ErrorCode::kNotFound) return s.with_context("unable to remove an old index file");
