@@ -6,6 +6,8 @@
 #include "ops/forget.h"
 #include "ops/keys.h"
 #include "ops/prune.h"
+#include "ops/reencrypt.h"
+#include "repo/audit.h"
 #include "repo/lock.h"
 #include "unit/ops_fixture.h"
 #include "util/encoding.h"
@@ -125,6 +127,77 @@ TEST_F(KeyRotate, TakesTheExclusiveLock) {
   ASSERT_FALSE(epoch.is_ok());
   EXPECT_EQ(epoch.status().code(), ErrorCode::kLocked);
   EXPECT_TRUE(r->list_names("keyring/")->empty());
+}
+
+TEST_F(KeyRotate, ReencryptSealsEverythingAgainAndRetiresTheOldKeys) {
+  write_file(src_ + "/one.bin", as_string_view(splitmix_bytes(21, 90 * 1024)));
+  auto first = backup().snapshot;
+  auto first_contents = tree_contents(src_);
+  write_file(src_ + "/two.bin", as_string_view(splitmix_bytes(22, 50 * 1024)));
+  auto second = backup().snapshot;
+  auto second_contents = tree_contents(src_);
+  {
+    auto r = reopen();
+    ASSERT_TRUE(key_add(*r, "colleague", {}, ctx_).is_ok());
+    ASSERT_TRUE(key_rotate(*r, ctx_).is_ok());  // an epoch in the keyring, retired too
+  }
+  auto old_packs = pack_ids(*repo_);
+  auto old_snapshots = *repo_->list_snapshot_ids();
+
+  auto r = reopen();
+  auto refused = reencrypt(*r, "pw", {}, ctx_);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("--remove-other-keys"), std::string::npos);
+  EXPECT_EQ(pack_ids(*repo_), old_packs) << "refused before any change";
+
+  ReencryptOptions o;
+  o.remove_other_keys = true;
+  auto done = reencrypt(*reopen(), "pw", o, ctx_);
+  ASSERT_TRUE(done.is_ok()) << done.status().message();
+  EXPECT_EQ(done->epoch, 3u);
+  EXPECT_EQ(done->removed_keys.size(), 1u) << "the colleague's key";
+  EXPECT_EQ(done->snapshots, 2u);
+
+  auto fresh = reopen();
+  ASSERT_EQ(fresh->keys().master().data_keys.size(), 1u);
+  EXPECT_EQ(fresh->keys().master().data_keys[0].epoch, 3u);
+  EXPECT_EQ(fresh->key_id(), done->key_id);
+  EXPECT_TRUE(fresh->list_names("keyring/")->empty());
+  EXPECT_EQ(repo::Repository::open(dir_ / "real", "colleague", clock_).status().code(), ErrorCode::kWrongPassword);
+  for (const auto& p : pack_ids(*fresh)) {
+    EXPECT_FALSE(old_packs.count(p)) << "every pack was rewritten";
+    EXPECT_EQ(pack_epoch(*fresh, p), 3u);
+  }
+  EXPECT_EQ(*fresh->list_snapshot_ids(), old_snapshots) << "snapshot ids stay";
+  // Every sealed object is under epoch 3 now: the old keys open nothing.
+  for (const char* prefix : {"index/", "snapshots/", "log/"}) {
+    auto names = fresh->list_names(prefix);  // kept alive for the loop
+    ASSERT_TRUE(names.is_ok());
+    for (const auto& name : *names) {
+      std::string bytes = lifeboat::testing::read_file(dir_ / "real/" + name);
+      ASSERT_GE(bytes.size(), 5u);
+      EXPECT_EQ(get_fixed32(reinterpret_cast<const uint8_t*>(bytes.data()) + 1), 3u) << name;
+    }
+  }
+  EXPECT_TRUE(restore_contents(*fresh, *fresh->load_snapshot(first.id)) == first_contents);
+  EXPECT_TRUE(restore_contents(*fresh, *fresh->load_snapshot(second.id)) == second_contents);
+  expect_clean(*fresh);
+  auto log = repo::load_audit(*fresh);
+  ASSERT_TRUE(log.is_ok());
+  EXPECT_TRUE(log->problems.empty()) << "the hash chain survives re-sealing: " << log->problems.front();
+  EXPECT_EQ(log->records.back().operation, "key rotate --reencrypt");
+}
+
+TEST_F(KeyRotate, ReencryptWaitsForPrunesPendingDeletions) {
+  backup();
+  repo::CondemnedRecord rec;
+  rec.complete = true;
+  ASSERT_TRUE(repo_->write_condemned(rec).is_ok());
+  auto r = reencrypt(*reopen(), "pw", {}, ctx_);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("lifeboat prune"), std::string::npos);
+  EXPECT_TRUE(repo_->list_names("keyring/")->empty()) << "nothing changed";
 }
 
 }  // namespace

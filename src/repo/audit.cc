@@ -104,6 +104,18 @@ Status append_audit(Repository& repo, AuditRecord record) {
       .with_context("unable to append to the audit log");
 }
 
+Result<size_t> reseal_audit(Repository& repo) {
+  LB_ASSIGN_OR_RETURN(auto names, repo.list_names(std::string(kPrefix)));
+  size_t n = 0;
+  for (const auto& name : names) {
+    auto parsed = parse_name(name);
+    if (!parsed) continue;
+    LB_RETURN_IF_ERROR(repo.reseal(name, audit_aad(parsed->second)));
+    n++;
+  }
+  return n;
+}
+
 Result<AuditLog> load_audit(const Repository& repo) {
   LB_ASSIGN_OR_RETURN(auto names, repo.list_names(std::string(kPrefix)));
   std::sort(names.begin(), names.end());

@@ -157,6 +157,33 @@ Status Repository::load_keyring() {
   return Status::ok();
 }
 
+Status Repository::reseal(const std::string& name, ByteSpan aad) {
+  LB_ASSIGN_OR_RETURN(Bytes plain, read_sealed(name, aad));
+  return write_sealed(name, plain, aad).with_context("unable to rewrite " + name);
+}
+
+Bytes Repository::index_aad(const Id& id) { return aad_with_id("index", id); }
+Bytes Repository::snapshot_aad(const Id& id) { return aad_with_id("snapshot", id); }
+
+Result<Id> Repository::retire_old_data_keys(std::string_view password, const KeyFileInfo& info) {
+  MasterKey master = keys_->master();
+  master.data_keys = {master.data_keys.back()};
+  KeyFileInfo i = info;
+  if (i.created_ns == 0) i.created_ns = clock_.now_ns();
+  LB_ASSIGN_OR_RETURN(Bytes file, create_key_file(master, password, i));
+  Id id = Id::random();
+  // The new key first: a crash afterwards leaves keys that still open everything.
+  LB_RETURN_IF_ERROR(backend_->write("keys/" + id.hex(), file).with_context("unable to write the new key"));
+  LB_ASSIGN_OR_RETURN(auto keys, backend_->list("keys/"));
+  for (const auto& k : keys)
+    if (k.name != "keys/" + id.hex()) LB_RETURN_IF_ERROR(backend_->remove(k.name).with_context("unable to remove " + k.name));
+  LB_ASSIGN_OR_RETURN(auto ring, backend_->list("keyring/"));
+  for (const auto& k : ring) LB_RETURN_IF_ERROR(backend_->remove(k.name).with_context("unable to remove " + k.name));
+  keys_ = std::make_unique<RepoKeys>(std::move(master));
+  key_id_ = id;
+  return id;
+}
+
 Result<uint32_t> Repository::rotate_data_key() {
   MasterKey master = keys_->master();
   DataKey d;

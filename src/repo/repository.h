@@ -163,6 +163,18 @@ class Repository {
   // Returns the new epoch. Not concurrent with writers in this process
   // (keys() is replaced).
   Result<uint32_t> rotate_data_key();
+  // Rewrites a sealed object in place under the current data key (same
+  // name, same plaintext, same aad). For key rotate --reencrypt only: every
+  // other object is written once.
+  Status reseal(const std::string& name, ByteSpan aad);
+  // The aad of an index file or snapshot (for reseal()).
+  static Bytes index_aad(const Id& id);
+  static Bytes snapshot_aad(const Id& id);
+  // Retires every data key but the current one: writes a key file for
+  // `password` (with `info`) holding only the current key and the id key,
+  // then removes every other key file and the keyring. Objects sealed with a
+  // retired key no longer open afterwards. Returns the new key file's id.
+  Result<Id> retire_old_data_keys(std::string_view password, const KeyFileInfo& info);
 
   // Sealed objects under any name (locks, keys' siblings).
   Status write_sealed(const std::string& name, ByteSpan plaintext, ByteSpan aad);

@@ -129,6 +129,36 @@ class Rotate(KeysBase):
         log = self.repo.run("--json", "log")
         self.assertIn("key rotate", [rec["operation"] for rec in log.last_json()])
 
+    def test_reencrypt_retires_the_old_keys(self):
+        r = self.repo.run("key", "add", "--new-password-file", self.pwfile("pw2", "second"))
+        self.assertRc(r, 0)
+        packs_before = set(self.repo.files("data"))
+        listing = self.repo.listing()
+        r = self.repo.run("key", "rotate", "--reencrypt")
+        self.assertRc(r, 1)
+        self.assertOneLineError(r, "--remove-other-keys")
+        self.assertEqual(self.repo.listing(), listing, "refused before any change")
+        r = self.repo.run("key", "rotate", "--remove-other-keys")
+        self.assertRc(r, 1)
+        self.assertOneLineError(r, "--reencrypt")
+        r = self.repo.run("--json", "key", "rotate", "--reencrypt", "--remove-other-keys")
+        self.assertRc(r, 0)
+        j = r.last_json()
+        self.assertTrue(j["reencrypted"])
+        self.assertEqual(len(j["removed_keys"]), 1)
+        self.assertFalse(packs_before & set(self.repo.files("data")), "every pack was rewritten")
+        for name in self.repo.files("data") + self.repo.files("index") + self.repo.files("snapshots"):
+            with open(os.path.join(self.repo.path, name), "rb") as f:
+                self.assertEqual(int.from_bytes(f.read(5)[1:5], "little"), j["epoch"], name)
+        [key] = self.keys()
+        self.assertTrue(key["current"])
+        self.assertRc(self.as_password("second").run("snapshots"), 12)
+        self.repo.check("--read-data")
+        self.assertRc(self.repo.run("log", "--verify"), 0)
+        self.repo.restore("latest", self.path("t"))
+        self.assertEqual(open(os.path.join(lbtest.restored_root(self.path("t"), self.src), b"f.txt"), "rb").read(),
+                         b"keys test\n")
+
 
 if __name__ == "__main__":
     unittest.main()

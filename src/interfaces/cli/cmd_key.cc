@@ -3,6 +3,8 @@
 
 #include "interfaces/cli/cli.h"
 #include "ops/keys.h"
+#include "ops/reencrypt.h"
+#include "util/clock.h"
 #include "util/time_format.h"
 #include "util/utf8.h"
 
@@ -116,14 +118,63 @@ void add_key_command(CLI::App& app, Globals& g) {
   auto* rotate = key->add_subcommand(
       "rotate", "Start a new data key: everything written from now on is sealed with it; older data stays readable "
                 "and moves to the new key as prune repacks it");
-  rotate->callback([&g] {
-    g.action = [&g]() -> int {
-      auto repo = open_repository(g);
+  auto reencrypt = std::make_shared<bool>(false);
+  auto ropts = std::make_shared<ops::ReencryptOptions>();
+  rotate->add_flag("--reencrypt", *reencrypt,
+                   "Also seal everything again under the new key now (every pack is rewritten) and retire the old "
+                   "keys; takes the exclusive lock");
+  rotate->add_flag("--remove-other-keys", ropts->remove_other_keys,
+                   "With --reencrypt: remove the other key files (they wrap the retired keys); add their passwords "
+                   "again with `key add`");
+  rotate->callback([&g, reencrypt, ropts] {
+    g.action = [&g, reencrypt, ropts]() -> int {
+      if (!*reencrypt) {
+        if (ropts->remove_other_keys)
+          return fail(Status(ErrorCode::kInvalidArgument, "--remove-other-keys goes with --reencrypt"));
+        auto repo = open_repository(g);
+        if (!repo.is_ok()) return fail(repo.status());
+        auto epoch = ops::key_rotate(**repo, make_context());
+        if (!epoch.is_ok()) return fail(epoch.status());
+        if (g.json) fmt::print("{}\n", nlohmann::json{{"message_type", "rotated"}, {"epoch", *epoch}}.dump());
+        else if (!g.quiet) fmt::print("new data key: epoch {}\n", *epoch);
+        return kExitOk;
+      }
+      std::string location = repository_location(g);
+      if (location.empty())
+        return fail(Status(ErrorCode::kInvalidArgument, "no repository given: use --repo or set LIFEBOAT_REPOSITORY"));
+      auto password = read_password(g, false);
+      if (!password.is_ok()) return fail(password.status());
+      auto repo = repo::Repository::open(location, *password, SystemClock::instance());
       if (!repo.is_ok()) return fail(repo.status());
-      auto epoch = ops::key_rotate(**repo, make_context());
-      if (!epoch.is_ok()) return fail(epoch.status());
-      if (g.json) fmt::print("{}\n", nlohmann::json{{"message_type", "rotated"}, {"epoch", *epoch}}.dump());
-      else if (!g.quiet) fmt::print("new data key: epoch {}\n", *epoch);
+      enable_graceful_interrupt();
+      auto ctx = make_context();
+      ctx.cancel = &cancel_token();
+      auto r = ops::reencrypt(**repo, *password, *ropts, ctx);
+      if (!r.is_ok()) return fail(r.status());
+      if (g.json) {
+        fmt::print("{}\n", nlohmann::json{{"message_type", "rotated"},
+                                          {"epoch", r->epoch},
+                                          {"reencrypted", true},
+                                          {"key_id", r->key_id.hex()},
+                                          {"packs_read", r->packs_read},
+                                          {"packs_written", r->packs_written},
+                                          {"bytes_written", r->bytes_written},
+                                          {"blobs", r->blobs},
+                                          {"snapshots", r->snapshots},
+                                          {"log_records", r->log_records},
+                                          {"removed_keys", r->removed_keys}}
+                               .dump());
+      } else if (!g.quiet) {
+        fmt::print("new data key: epoch {}; {} packs rewritten into {} ({}), {} snapshots and {} log records sealed "
+                   "again; older keys retired\n",
+                   r->epoch, r->packs_read, r->packs_written, format_bytes(r->bytes_written), r->snapshots,
+                   r->log_records);
+        fmt::print("this password now opens key {}", r->key_id.short_hex());
+        if (!r->removed_keys.empty())
+          fmt::print("; removed {} other key(s), add their passwords again with `lifeboat key add`",
+                     r->removed_keys.size());
+        fmt::print("\n");
+      }
       return kExitOk;
     };
   });
