@@ -60,6 +60,7 @@ class Checker {
 
 Status Checker::check_structure() {
   // Index files, one by one, so a damaged one is named and the rest still count.
+  repo_.clear_index();
   LB_RETURN_IF_ERROR(repo_.scan_index_files([&](const Id&, Result<std::vector<repo::IndexPack>> packs) -> Status {
     result_.index_files++;
     if (!packs.is_ok()) {

@@ -160,6 +160,7 @@ bool Pruner::ready(const repo::CondemnedRecord& rec, const LiveLocks& live) {
 }
 
 Status Pruner::load() {
+  repo_.clear_index();
   LB_RETURN_IF_ERROR(repo_.scan_index_files([&](const Id& file, Result<std::vector<repo::IndexPack>> packs) -> Status {
     if (!packs.is_ok())
       return packs.status().with_context(

@@ -259,8 +259,7 @@ Status Repository::remove_key(const Id& id, bool even_current) {
 }
 
 Status Repository::load_index(bool tolerate_damage, std::vector<std::string>* damaged) {
-  // From scratch: what an earlier load saw may have been pruned since.
-  index_ = std::make_unique<Index>();
+  clear_index();  // from scratch: what an earlier load saw may have been pruned since
   LB_RETURN_IF_ERROR(scan_index_files([&](const Id&, Result<std::vector<IndexPack>> packs) -> Status {
     if (!packs.is_ok()) {
       if (tolerate_damage && damaged) {

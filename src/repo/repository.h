@@ -88,6 +88,9 @@ class Repository {
   // `tolerate_damage`, damaged files are skipped and reported in `damaged`
   // instead (check uses this to go on and report everything).
   Status load_index(bool tolerate_damage = false, std::vector<std::string>* damaged = nullptr);
+  // Empties index() (for callers that fill it themselves from
+  // scan_index_files(): what an earlier load saw may be gone).
+  void clear_index() { index_ = std::make_unique<Index>(); }
   // Reads every index file, calling fn(id, its packs or the error) once per
   // file; fn's error stops the scan. Prune replaces index files (writing the
   // new ones before removing the old), so a file that vanishes meanwhile is
