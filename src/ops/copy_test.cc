@@ -45,6 +45,14 @@ class Copy : public OpsTest {
     }
     return out;
   }
+  // A second copy finds everything there and writes nothing.
+  void expect_nothing_left_to_copy(repo::Repository& dst, size_t there) {
+    auto before = objects(dst);
+    auto again = copy_ok(*repo_, dst);
+    EXPECT_TRUE(again.copied.empty());
+    EXPECT_EQ(again.already_there.size(), there);
+    EXPECT_EQ(objects(dst), before);
+  }
   repo::Snapshot snapshot_copied_from(repo::Repository& repo, const repo::Id& source) {
     auto snaps = repo.load_snapshots();
     for (const auto& s : *snaps)
@@ -86,12 +94,7 @@ TEST_F(Copy, RelatedRepositoriesMoveOnlyMissingBlobs) {
   EXPECT_TRUE(restore_contents(*dst, c2) == second_contents_);
   expect_clean(*dst);
 
-  // Again: nothing to copy, nothing written.
-  auto before = objects(*dst);
-  auto again = copy_ok(*repo_, *dst);
-  EXPECT_TRUE(again.copied.empty());
-  EXPECT_EQ(again.already_there.size(), 2u);
-  EXPECT_EQ(objects(*dst), before);
+  expect_nothing_left_to_copy(*dst, 2);
 
   // A new snapshot: only its new data moves.
   write_file(src_ + "/third.bin", as_string_view(splitmix_bytes(7, 40 * 1024)));
@@ -120,10 +123,7 @@ TEST_F(Copy, UnrelatedRepositoriesRechunkAndRewriteTrees) {
   EXPECT_TRUE(restore_contents(*dst, c1) == first_contents_);
   EXPECT_TRUE(restore_contents(*dst, c2) == second_contents_);
   expect_clean(*dst);
-  auto before = objects(*dst);
-  auto again = copy_ok(*repo_, *dst);
-  EXPECT_TRUE(again.copied.empty());
-  EXPECT_EQ(objects(*dst), before);
+  expect_nothing_left_to_copy(*dst, 2);
 
   // And back: the copies are recognised as the source's own snapshots.
   auto back = copy_ok(*dst, *repo_);

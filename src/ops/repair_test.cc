@@ -15,6 +15,15 @@ using lifeboat::testing::OpsTest;
 
 class RepairIndex : public lifeboat::testing::ReopenableOpsTest {
  protected:
+  // The entry at `path` in `snap` (read through the fixture's repository).
+  repo::Node node_at(const repo::Snapshot& snap, const std::string& path) {
+    repo::Node found;
+    Status st = ls(*repo_, snap, {.path = path}, [&](const std::string& p, const repo::Node& n) {
+      if (p == path) found = n;
+    });
+    EXPECT_TRUE(st.is_ok()) << st.message();
+    return found;
+  }
   void remove_all_index_files(repo::Repository& repo) {
     auto ids = repo.list_index_files();  // kept alive for the loop
     for (const auto& id : *ids) {
@@ -90,11 +99,7 @@ TEST_F(RepairIndex, ReplacesDamagedIndexFilesAndLeavesDamagedPacksOut) {
 // snapshot passes check and restores everything that is left.
 TEST_F(RepairIndex, RepairSnapshotsKeepsWhatIsLeft) {
   auto b = backup();
-  repo::Node big;
-  Status st = ls(*repo_, b.snapshot, {.path = src_ + "/big.bin"}, [&](const std::string& p, const repo::Node& n) {
-    if (p == src_ + "/big.bin") big = n;
-  });
-  ASSERT_TRUE(st.is_ok());
+  repo::Node big = node_at(b.snapshot, src_ + "/big.bin");
   ASSERT_GE(big.content.size(), 3u) << "small chunker: several blobs";
   // The pack of the first blob that does not share the first blob's pack.
   repo::Id first_pack = repo_->index().lookup(big.content[0])->pack_id;
@@ -157,11 +162,7 @@ TEST_F(RepairIndex, RepairSnapshotsKeepsWhatIsLeft) {
 // strict prune drops it from its pack.
 TEST_F(RepairIndex, ReadDataLeavesADamagedBlobOut) {
   auto b = backup();
-  repo::Node big;
-  Status st = ls(*repo_, b.snapshot, {.path = src_ + "/big.bin"}, [&](const std::string& p, const repo::Node& n) {
-    if (p == src_ + "/big.bin") big = n;
-  });
-  ASSERT_TRUE(st.is_ok());
+  repo::Node big = node_at(b.snapshot, src_ + "/big.bin");
   ASSERT_GE(big.content.size(), 3u);
   auto loc = *repo_->index().lookup(big.content[1]);
   std::string path = dir_ / "real" + "/" + repo::pack_name(loc.pack_id);
