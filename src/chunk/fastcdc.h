@@ -20,6 +20,8 @@ struct ChunkerParams {
   uint32_t avg_size = 1024 * 1024;  // a power of two
   uint32_t max_size = 8 * 1024 * 1024;
   uint32_t normalization = 2;  // mask bits added before / removed after avg_size
+
+  bool operator==(const ChunkerParams&) const = default;
 };
 
 // Rejects sizes that are not 64 B <= min < avg < max <= 64 MiB with avg a

@@ -1,6 +1,7 @@
 #include "ops/backup.h"
 
 #include "ops/audit.h"
+#include "ops/locking.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -20,7 +21,6 @@
 
 #include "chunk/fastcdc.h"
 #include "repo/blob_saver.h"
-#include "repo/lock.h"
 #include "sources/fs/exclude.h"
 #include "sources/fs/file_cache.h"
 #include "sources/fs/metadata.h"
@@ -400,8 +400,7 @@ Result<BackupResult> Archiver::archive() {
   start_ns_ = repo_->clock().now_ns();
   cdc_.emplace(repo_->keys().gear_table(), repo_->config().chunker);
 
-  repo::LockOwner owner{ctx_.hostname, ctx_.username, ctx_.pid, "backup"};
-  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(*repo_, repo::LockKind::kShared, owner));
+  LB_ASSIGN_OR_RETURN(auto lock, lock_repository(*repo_, repo::LockKind::kShared, ctx_, "backup"));
   LB_RETURN_IF_ERROR(repo_->load_index());
   // Packs left by an interrupted backup are adopted, so their blobs are reused.
   LB_RETURN_IF_ERROR(repo_->index_unindexed_packs().status());

@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "repo/lock.h"
+#include "ops/locking.h"
 #include "ops/tree_walk.h"
 #include "util/utf8.h"
 
@@ -242,8 +242,7 @@ void Checker::map_damage() {
 }
 
 Result<CheckResult> Checker::run() {
-  repo::LockOwner owner{ctx_.hostname, ctx_.username, ctx_.pid, "check"};
-  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo_, repo::LockKind::kShared, owner));
+  LB_ASSIGN_OR_RETURN(auto lock, lock_repository(repo_, repo::LockKind::kShared, ctx_, "check"));
   LB_RETURN_IF_ERROR(check_structure());
 
   if (options_.read_data) {

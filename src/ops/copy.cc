@@ -1,6 +1,7 @@
 #include "ops/copy.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -11,19 +12,14 @@
 
 #include "chunk/fastcdc.h"
 #include "ops/audit.h"
+#include "ops/locking.h"
 #include "repo/blob_saver.h"
-#include "repo/lock.h"
 
 namespace lifeboat::ops {
 namespace {
 
 using repo::Id;
 using repo::IdHash;
-
-bool same_chunker(const chunk::ChunkerParams& a, const chunk::ChunkerParams& b) {
-  return a.min_size == b.min_size && a.avg_size == b.avg_size && a.max_size == b.max_size &&
-         a.normalization == b.normalization;
-}
 
 struct ContentHash {
   size_t operator()(const std::vector<Id>& v) const {
@@ -55,7 +51,9 @@ class Copier {
   // Unrelated path: the destination's id of the source tree `id`.
   Result<Id> translate_tree(const Id& id);
   Result<std::vector<Id>> rechunk(const std::vector<Id>& content);
-  Status store(repo::BlobType type, const Id& id, Bytes plaintext);
+  // Stores the blob unless the destination has it (or reserved it already):
+  // `plaintext` is called only then.
+  Status store_if_new(repo::BlobType type, const Id& id, const std::function<Result<Bytes>()>& plaintext);
 
   repo::Repository& src_;
   repo::Repository& dst_;
@@ -111,21 +109,24 @@ Result<std::vector<repo::Snapshot>> Copier::not_there(std::vector<repo::Snapshot
   return todo;
 }
 
-Status Copier::store(repo::BlobType type, const Id& id, Bytes plaintext) {
-  result_.blobs_copied++;
-  if (!saver_->save(type, id, std::move(plaintext))) return saver_->status();
-  return Status::ok();
-}
-
-Status Copier::ensure_blob(const Id& id, repo::BlobType type) {
+Status Copier::store_if_new(repo::BlobType type, const Id& id, const std::function<Result<Bytes>()>& plaintext) {
   if (!dst_.index().reserve(id, type)) {
     result_.blobs_present++;
     return Status::ok();
   }
-  auto data = src_.read_blob(id);
-  if (!data.is_ok()) return data.status().with_context("cannot read from the source repository");
-  result_.bytes_read += data->size();
-  return store(type, id, std::move(*data));
+  LB_ASSIGN_OR_RETURN(Bytes data, plaintext());
+  result_.blobs_copied++;
+  if (!saver_->save(type, id, std::move(data))) return saver_->status();
+  return Status::ok();
+}
+
+Status Copier::ensure_blob(const Id& id, repo::BlobType type) {
+  return store_if_new(type, id, [&]() -> Result<Bytes> {
+    auto data = src_.read_blob(id);
+    if (!data.is_ok()) return data.status().with_context("cannot read from the source repository");
+    result_.bytes_read += data->size();
+    return data;
+  });
 }
 
 Status Copier::copy_trees_related(const Id& root) {
@@ -161,8 +162,7 @@ Result<std::vector<Id>> Copier::rechunk(const std::vector<Id>& content) {
       Bytes chunk(view.begin(), view.begin() + static_cast<ptrdiff_t>(len));
       Id id = dst_.keys().blob_id(chunk);
       out.push_back(id);
-      if (dst_.index().reserve(id, repo::BlobType::kData)) LB_RETURN_IF_ERROR(store(repo::BlobType::kData, id, std::move(chunk)));
-      else result_.blobs_present++;
+      LB_RETURN_IF_ERROR(store_if_new(repo::BlobType::kData, id, [&]() -> Result<Bytes> { return std::move(chunk); }));
       start += len;
     }
     if (start > 0) {
@@ -200,8 +200,8 @@ Result<Id> Copier::translate_tree(const Id& id) {
   }
   Bytes encoded = repo::encode_tree(*tree);
   Id out = dst_.keys().blob_id(encoded);
-  if (dst_.index().reserve(out, repo::BlobType::kTree)) LB_RETURN_IF_ERROR(store(repo::BlobType::kTree, out, std::move(encoded)));
-  else result_.blobs_present++;
+  LB_RETURN_IF_ERROR(
+      store_if_new(repo::BlobType::kTree, out, [&]() -> Result<Bytes> { return std::move(encoded); }));
   tree_map_.emplace(id, out);
   return out;
 }
@@ -211,16 +211,12 @@ Result<CopyResult> Copier::run() {
     return Status(ErrorCode::kInvalidArgument,
                   "the source and the destination are the same repository; give another --from-repo");
   result_.related = src_.keys().master().id_key == dst_.keys().master().id_key &&
-                    same_chunker(src_.config().chunker, dst_.config().chunker);
+                    src_.config().chunker == dst_.config().chunker;
   // Bad references fail before anything is written, locks included.
   LB_ASSIGN_OR_RETURN(auto wanted_snapshots, wanted());
-  std::unique_ptr<repo::RepoLock> src_lock, dst_lock;
-  if (!options_.dry_run) {
-    LB_ASSIGN_OR_RETURN(src_lock, repo::RepoLock::acquire(src_, repo::LockKind::kShared,
-                                                          {ctx_.hostname, ctx_.username, ctx_.pid, "copy (source)"}));
-    LB_ASSIGN_OR_RETURN(dst_lock, repo::RepoLock::acquire(dst_, repo::LockKind::kShared,
-                                                          {ctx_.hostname, ctx_.username, ctx_.pid, "copy"}));
-  }
+  LB_ASSIGN_OR_RETURN(auto src_lock,
+                      lock_repository(src_, repo::LockKind::kShared, ctx_, "copy (source)", options_.dry_run));
+  LB_ASSIGN_OR_RETURN(auto dst_lock, lock_repository(dst_, repo::LockKind::kShared, ctx_, "copy", options_.dry_run));
   LB_ASSIGN_OR_RETURN(auto todo, not_there(std::move(wanted_snapshots)));
   if (options_.dry_run || todo.empty()) {
     for (const auto& s : todo) result_.copied.push_back({s.id, Id{}});

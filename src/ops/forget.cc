@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "ops/audit.h"
-#include "repo/lock.h"
+#include "ops/locking.h"
 #include "util/time_format.h"
 
 namespace lifeboat::ops {
@@ -23,11 +23,7 @@ Result<ForgetResult> forget(repo::Repository& repo, const ForgetOptions& options
   if (!by_id && options.policy.empty())
     return Status(ErrorCode::kInvalidArgument,
                   "no policy given: use --keep-last/--keep-daily/... or name the snapshots to forget");
-  std::unique_ptr<repo::RepoLock> lock;
-  if (!options.dry_run) {
-    repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "forget"};
-    LB_ASSIGN_OR_RETURN(lock, repo::RepoLock::acquire(repo, repo::LockKind::kDelete, owner));
-  }
+  LB_ASSIGN_OR_RETURN(auto lock, lock_repository(repo, repo::LockKind::kDelete, ctx, "forget", options.dry_run));
 
   ForgetResult result;
   if (by_id) {

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "ops/audit.h"
-#include "repo/lock.h"
+#include "ops/locking.h"
 
 namespace lifeboat::ops {
 namespace {
@@ -40,8 +40,7 @@ Result<std::vector<repo::Repository::KeyListing>> key_list(const repo::Repositor
 
 Result<repo::Id> key_add(repo::Repository& repo, std::string_view new_password, const KeyAddOptions& options,
                          const OpContext& ctx) {
-  repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "key add"};
-  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, repo::LockKind::kShared, owner));
+  LB_ASSIGN_OR_RETURN(auto lock, lock_repository(repo, repo::LockKind::kShared, ctx, "key add"));
   LB_ASSIGN_OR_RETURN(repo::Id id, repo.add_key(new_password, new_key_info(options, ctx)));
   LB_RETURN_IF_ERROR(audit(repo, ctx, "key add", Status::ok(), {}, "key " + id.hex()));
   LB_RETURN_IF_ERROR(lock->release());
@@ -50,8 +49,7 @@ Result<repo::Id> key_add(repo::Repository& repo, std::string_view new_password, 
 
 Result<repo::Id> key_remove(repo::Repository& repo, std::string_view ref, const OpContext& ctx) {
   LB_ASSIGN_OR_RETURN(repo::Id id, resolve_key(repo, ref));
-  repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "key remove"};
-  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, repo::LockKind::kExclusive, owner));
+  LB_ASSIGN_OR_RETURN(auto lock, lock_repository(repo, repo::LockKind::kExclusive, ctx, "key remove"));
   LB_RETURN_IF_ERROR(repo.remove_key(id));
   LB_RETURN_IF_ERROR(audit(repo, ctx, "key remove", Status::ok(), {}, "key " + id.hex()));
   LB_RETURN_IF_ERROR(lock->release());
@@ -60,8 +58,7 @@ Result<repo::Id> key_remove(repo::Repository& repo, std::string_view ref, const 
 
 Result<repo::Id> key_passwd(repo::Repository& repo, std::string_view new_password, const KeyAddOptions& options,
                             const OpContext& ctx) {
-  repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "key passwd"};
-  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, repo::LockKind::kExclusive, owner));
+  LB_ASSIGN_OR_RETURN(auto lock, lock_repository(repo, repo::LockKind::kExclusive, ctx, "key passwd"));
   // The new key first: a crash in between leaves two working keys, never none.
   LB_ASSIGN_OR_RETURN(repo::Id id, repo.add_key(new_password, new_key_info(options, ctx)));
   Status removed = repo.remove_key(repo.key_id(), true);
@@ -77,8 +74,7 @@ Result<repo::Id> key_passwd(repo::Repository& repo, std::string_view new_passwor
 Result<uint32_t> key_rotate(repo::Repository& repo, const OpContext& ctx) {
   // Exclusive: an operation that opened the repository before the rotation
   // would not know the new epoch when it met an object sealed with it.
-  repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "key rotate"};
-  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, repo::LockKind::kExclusive, owner));
+  LB_ASSIGN_OR_RETURN(auto lock, lock_repository(repo, repo::LockKind::kExclusive, ctx, "key rotate"));
   LB_ASSIGN_OR_RETURN(uint32_t epoch, repo.rotate_data_key());
   LB_RETURN_IF_ERROR(audit(repo, ctx, "key rotate", Status::ok(), {}, fmt::format("data key epoch {}", epoch)));
   LB_RETURN_IF_ERROR(lock->release());

@@ -8,8 +8,8 @@
 #include <fmt/format.h>
 
 #include "ops/audit.h"
+#include "ops/locking.h"
 #include "ops/repack.h"
-#include "repo/lock.h"
 #include "util/time_format.h"
 
 namespace lifeboat::ops {
@@ -111,7 +111,8 @@ class Pruner {
   Status walk_snapshots();
   void plan();
   Status repack();
-  Status switch_index(repo::CondemnedRecord& record);
+  // Returns the operations alive once the index no longer names the packs.
+  Result<LiveLocks> switch_index(repo::CondemnedRecord& record);
   Status sweep(const repo::CondemnedRecord& rec);
 
   repo::Repository& repo_;
@@ -303,7 +304,7 @@ Status Pruner::repack() {
 // The mark: the record first (so no backup adopts the packs once the index
 // stops naming them), then the new index files, then the old ones go; then
 // the sessions that may have read the old index are written down.
-Status Pruner::switch_index(repo::CondemnedRecord& record) {
+Result<LiveLocks> Pruner::switch_index(repo::CondemnedRecord& record) {
   record.time_ns = repo_.clock().now_ns();
   record.hostname = ctx_.hostname;
   record.complete = false;
@@ -337,7 +338,7 @@ Status Pruner::switch_index(repo::CondemnedRecord& record) {
   LB_RETURN_IF_ERROR(repo_.write_condemned(done));
   repo_.remove("condemned/" + record.id.hex()).ignore();  // a leftover waits like an unfinished one
   record = std::move(done);
-  return Status::ok();
+  return live;
 }
 
 Status Pruner::sweep(const repo::CondemnedRecord& rec) {
@@ -376,10 +377,7 @@ Status Pruner::sweep(const repo::CondemnedRecord& rec) {
 }
 
 Result<PruneResult> Pruner::run() {
-  if (!options_.dry_run) {
-    repo::LockOwner owner{ctx_.hostname, ctx_.username, ctx_.pid, "prune"};
-    LB_ASSIGN_OR_RETURN(lock_, repo::RepoLock::acquire(repo_, repo::LockKind::kDelete, owner));
-  }
+  LB_ASSIGN_OR_RETURN(lock_, lock_repository(repo_, repo::LockKind::kDelete, ctx_, "prune", options_.dry_run));
   // Which earlier records may be swept is decided before the snapshots are
   // listed: every snapshot that could reference their packs exists by then.
   LB_ASSIGN_OR_RETURN(auto live, live_locks());
@@ -414,7 +412,7 @@ Result<PruneResult> Pruner::run() {
     LB_RETURN_IF_ERROR(repack());
     LB_RETURN_IF_ERROR(cancelled());
     repo::CondemnedRecord record;
-    LB_RETURN_IF_ERROR(switch_index(record));
+    LB_ASSIGN_OR_RETURN(auto at_mark, switch_index(record));
     if (record.lock_sessions.empty()) {
       // Nothing else runs: sweep now. Snapshots stored since the walk may
       // reference the packs (their backups ended in between): walk those too,
@@ -425,8 +423,7 @@ Result<PruneResult> Pruner::run() {
     } else {
       result_.packs_waiting += record.packs.size();
       result_.bytes_waiting += result_.bytes_condemned;
-      LB_ASSIGN_OR_RETURN(auto now_live, live_locks());
-      ready(record, now_live);  // names what the deletion waits for
+      ready(record, at_mark);  // names what the deletion waits for
     }
   }
 

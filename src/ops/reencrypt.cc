@@ -6,9 +6,9 @@
 #include <fmt/format.h>
 
 #include "ops/audit.h"
+#include "ops/locking.h"
 #include "ops/repack.h"
 #include "repo/audit.h"
-#include "repo/lock.h"
 
 namespace lifeboat::ops {
 
@@ -34,8 +34,7 @@ Result<ReencryptResult> reencrypt(repo::Repository& repo, std::string_view passw
     return Status::ok();
   };
   LB_RETURN_IF_ERROR(precheck());
-  repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "key rotate --reencrypt"};
-  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, repo::LockKind::kExclusive, owner));
+  LB_ASSIGN_OR_RETURN(auto lock, lock_repository(repo, repo::LockKind::kExclusive, ctx, "key rotate --reencrypt"));
   LB_RETURN_IF_ERROR(precheck());
   repo::KeyFileInfo info;
   for (const auto& k : keys)

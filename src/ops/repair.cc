@@ -6,18 +6,15 @@
 #include <fmt/format.h>
 
 #include "ops/audit.h"
+#include "ops/locking.h"
 #include "repo/blob_saver.h"
-#include "repo/lock.h"
 
 namespace lifeboat::ops {
 
 Result<RepairIndexResult> repair_index(repo::Repository& repo, const RepairIndexOptions& options,
                                        const OpContext& ctx) {
-  repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "repair index"};
-  std::unique_ptr<repo::RepoLock> lock;
-  if (!options.dry_run) {
-    LB_ASSIGN_OR_RETURN(lock, repo::RepoLock::acquire(repo, repo::LockKind::kExclusive, owner));
-  }
+  LB_ASSIGN_OR_RETURN(auto lock,
+                      lock_repository(repo, repo::LockKind::kExclusive, ctx, "repair index", options.dry_run));
   LB_ASSIGN_OR_RETURN(auto old_files, repo.list_index_files());
   // Packs prune has condemned stay out of the index (an unreadable record
   // hides nothing: its packs are indexed again, which is safe).
@@ -169,11 +166,8 @@ class SnapshotRepairer {
 
 Result<RepairSnapshotsResult> repair_snapshots(repo::Repository& repo, const RepairSnapshotsOptions& options,
                                                const OpContext& ctx) {
-  repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "repair snapshots"};
-  std::unique_ptr<repo::RepoLock> lock;
-  if (!options.dry_run) {
-    LB_ASSIGN_OR_RETURN(lock, repo::RepoLock::acquire(repo, repo::LockKind::kExclusive, owner));
-  }
+  LB_ASSIGN_OR_RETURN(auto lock,
+                      lock_repository(repo, repo::LockKind::kExclusive, ctx, "repair snapshots", options.dry_run));
   LB_RETURN_IF_ERROR(repo.load_index());
   LB_ASSIGN_OR_RETURN(auto snaps, repo.load_snapshots());
   std::unique_ptr<repo::BlobSaver> saver;

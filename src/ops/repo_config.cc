@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "ops/audit.h"
-#include "repo/lock.h"
+#include "ops/locking.h"
 
 namespace lifeboat::ops {
 
@@ -13,8 +13,7 @@ Status set_lock_days(repo::Repository& repo, uint32_t days, const OpContext& ctx
     return Status(ErrorCode::kInvalidArgument,
                   fmt::format("the retention lock can only be raised: it is {} days, {} was asked", current, days));
   if (days == current) return Status::ok();
-  repo::LockOwner owner{ctx.hostname, ctx.username, ctx.pid, "config"};
-  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo, repo::LockKind::kExclusive, owner));
+  LB_ASSIGN_OR_RETURN(auto lock, lock_repository(repo, repo::LockKind::kExclusive, ctx, "config"));
   repo::RepoConfig c = repo.config();
   c.lock_days = days;
   LB_RETURN_IF_ERROR(repo.update_config(c));

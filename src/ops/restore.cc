@@ -19,7 +19,7 @@
 
 #include <fmt/format.h>
 
-#include "repo/lock.h"
+#include "ops/locking.h"
 #include "sources/fs/metadata.h"
 #include "util/posix_error.h"
 #include "util/utf8.h"
@@ -448,8 +448,7 @@ void Restorer::restore_pack(PackPlan& plan, Bytes& data, Bytes& plain) {
 
 Result<RestoreResult> Restorer::run() {
   if (options_.target.empty()) return Status(ErrorCode::kInvalidArgument, "no target: give --target DIR");
-  repo::LockOwner owner{ctx_.hostname, ctx_.username, ctx_.pid, "restore"};
-  LB_ASSIGN_OR_RETURN(auto lock, repo::RepoLock::acquire(repo_, repo::LockKind::kShared, owner));
+  LB_ASSIGN_OR_RETURN(auto lock, lock_repository(repo_, repo::LockKind::kShared, ctx_, "restore"));
   LB_RETURN_IF_ERROR(repo_.load_index());
 
   std::string target = options_.target;
