@@ -1,6 +1,7 @@
 #include "crypto/sealed_box.h"
 
 #include <memory>
+#include <tuple>
 #include <stdexcept>
 
 #include <openssl/core_names.h>
@@ -68,15 +69,59 @@ Result<Key256> x25519_shared(const Key256& priv, const Key256& peer_public) {
   return out;
 }
 
-void seal_box(const Key256& recipient_public, ByteSpan plaintext, ByteSpan aad, Bytes& out) {
+namespace {
+
+// A fresh ephemeral key pair and the box key it agrees with the recipient.
+std::pair<Key256, Key256> box_key(const Key256& recipient_public) {
   Key256 seed;
   random_fill(seed);
   X25519KeyPair ephemeral = x25519_from_seed(seed);
   auto shared = x25519_shared(ephemeral.private_key, recipient_public);
   if (!shared.is_ok()) throw std::runtime_error("sealing for an invalid recipient key: " + shared.status().message());
-  Key256 key = hkdf(*shared, ephemeral.public_key, recipient_public);
-  out.insert(out.end(), ephemeral.public_key.begin(), ephemeral.public_key.end());
+  return {ephemeral.public_key, hkdf(*shared, ephemeral.public_key, recipient_public)};
+}
+
+}  // namespace
+
+void seal_box(const Key256& recipient_public, ByteSpan plaintext, ByteSpan aad, Bytes& out) {
+  auto [ephemeral_public, key] = box_key(recipient_public);
+  out.insert(out.end(), ephemeral_public.begin(), ephemeral_public.end());
   Aead(key).seal(plaintext, aad, out);
+}
+
+BoxSealer::BoxSealer(const Key256& recipient_public, uint64_t renew_after)
+    : recipient_(recipient_public), renew_after_(renew_after == 0 ? 1 : renew_after) {}
+
+Aead BoxSealer::next() {
+  if (uses_++ % renew_after_ == 0) std::tie(ephemeral_public_, key_) = box_key(recipient_);
+  return Aead(key_);
+}
+
+void BoxSealer::seal(ByteSpan plaintext, ByteSpan aad, Bytes& out) {
+  Aead aead = next();
+  out.insert(out.end(), ephemeral_public_.begin(), ephemeral_public_.end());
+  aead.seal(plaintext, aad, out);
+}
+
+void BoxSealer::seal_in_place(Bytes& buf, size_t start, ByteSpan aad) {
+  Aead aead = next();
+  std::copy(ephemeral_public_.begin(), ephemeral_public_.end(), buf.begin() + static_cast<ptrdiff_t>(start));
+  aead.seal_in_place(buf, start + kX25519KeySize, aad);
+}
+
+Status BoxOpener::open(const X25519KeyPair& recipient, ByteSpan box, ByteSpan aad, Bytes& out) {
+  if (box.size() < kBoxOverhead) return Status(ErrorCode::kCorrupt, "sealed box too short");
+  Key256 ephemeral_public;
+  std::copy(box.begin(), box.begin() + kX25519KeySize, ephemeral_public.begin());
+  if (!valid_ || ephemeral_public != ephemeral_public_ || recipient.public_key != recipient_public_) {
+    valid_ = false;
+    LB_ASSIGN_OR_RETURN(Key256 shared, x25519_shared(recipient.private_key, ephemeral_public));
+    key_ = hkdf(shared, ephemeral_public, recipient.public_key);
+    ephemeral_public_ = ephemeral_public;
+    recipient_public_ = recipient.public_key;
+    valid_ = true;
+  }
+  return Aead(key_).open(box.subspan(kX25519KeySize), aad, out);
 }
 
 Status open_box(const X25519KeyPair& recipient, ByteSpan box, ByteSpan aad, Bytes& out) {

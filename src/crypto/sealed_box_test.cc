@@ -68,6 +68,47 @@ TEST(SealedBox, RoundTripAndFreshEphemeralKeys) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(BoxSealer, SharesAnEphemeralKeyUntilRenewalAndInPlaceHasTheSameLayout) {
+  auto recipient = random_pair();
+  BoxSealer sealer(recipient.public_key, 3);
+  std::vector<Bytes> boxes(7);
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    if (i % 2 == 0) {
+      sealer.seal(as_bytes(kPlain), as_bytes(kAad), boxes[i]);
+      continue;
+    }
+    Bytes& buf = boxes[i];
+    buf = to_bytes("prefix");
+    buf.resize(6 + kBoxHeader);
+    append(buf, as_bytes(kPlain));
+    sealer.seal_in_place(buf, 6, as_bytes(kAad));
+    EXPECT_EQ(as_string_view(ByteSpan(buf).first(6)), "prefix");
+    buf.erase(buf.begin(), buf.begin() + 6);
+  }
+  auto ephemeral = [&](size_t i) { return Bytes(boxes[i].begin(), boxes[i].begin() + 32); };
+  EXPECT_EQ(ephemeral(0), ephemeral(2));
+  EXPECT_NE(ephemeral(2), ephemeral(3)) << "renewed after 3 boxes";
+  EXPECT_EQ(ephemeral(3), ephemeral(5));
+  EXPECT_NE(ephemeral(5), ephemeral(6));
+  EXPECT_NE(Bytes(boxes[0].begin() + 32, boxes[0].begin() + 44), Bytes(boxes[1].begin() + 32, boxes[1].begin() + 44))
+      << "a nonce per box";
+  BoxOpener opener;
+  auto other = random_pair();
+  for (const auto& b : boxes) {
+    EXPECT_EQ(b.size(), kPlain.size() + kBoxOverhead);
+    Bytes out, again;
+    ASSERT_TRUE(open_box(recipient, b, as_bytes(kAad), out).is_ok());
+    EXPECT_EQ(as_string_view(out), kPlain);
+    ASSERT_TRUE(opener.open(recipient, b, as_bytes(kAad), again).is_ok());
+    EXPECT_EQ(again, out);
+    // The cached key is the recipient's: another recipient does not open it.
+    EXPECT_FALSE(opener.open(other, b, as_bytes(kAad), again).is_ok());
+    Bytes bad = b;
+    bad.back() ^= 1;
+    EXPECT_FALSE(opener.open(recipient, bad, as_bytes(kAad), again).is_ok());
+  }
+}
+
 TEST(SealedBox, OnlyTheRecipientOpensIt) {
   auto recipient = random_pair();
   auto other = random_pair();

@@ -402,8 +402,9 @@ Result<BackupResult> Archiver::archive() {
 
   LB_ASSIGN_OR_RETURN(auto lock, lock_repository(*repo_, repo::LockKind::kShared, ctx_, "backup"));
   LB_RETURN_IF_ERROR(repo_->load_index());
-  // Packs left by an interrupted backup are adopted, so their blobs are reused.
-  LB_RETURN_IF_ERROR(repo_->index_unindexed_packs().status());
+  // Packs left by an interrupted backup are adopted, so their blobs are
+  // reused. (Not under a write-only key, which cannot read pack headers.)
+  if (!repo_->keys().write_only()) LB_RETURN_IF_ERROR(repo_->index_unindexed_packs().status());
 
   std::string cache_path;
   if (!options_.cache_root.empty()) {
@@ -506,8 +507,11 @@ Result<BackupResult> Archiver::archive() {
   m.errors = warnings_.size();
   m.backup_start_ns = start_ns_;
   m.backup_end_ns = end_ns;
-  // The parent: the newest earlier snapshot of the same host and paths.
-  if (auto snaps = repo_->load_snapshots(); snaps.is_ok()) {
+  // The parent: the newest earlier snapshot of the same host and paths
+  // (none under a write-only key, which cannot read snapshots).
+  if (auto snaps = repo_->keys().write_only() ? Result<std::vector<repo::Snapshot>>(std::vector<repo::Snapshot>{})
+                                              : repo_->load_snapshots();
+      snaps.is_ok()) {
     for (auto it = snaps->rbegin(); it != snaps->rend(); ++it)
       if (it->hostname == snap.hostname && it->paths == snap.paths) {
         snap.parent = it->id;

@@ -6,6 +6,7 @@
 
 #include "ops/audit.h"
 #include "ops/locking.h"
+#include "repo/audit.h"
 
 namespace lifeboat::ops {
 namespace {
@@ -38,8 +39,44 @@ Result<repo::Id> resolve_key(const repo::Repository& repo, std::string_view ref)
 
 Result<std::vector<repo::Repository::KeyListing>> key_list(const repo::Repository& repo) { return repo.list_keys(); }
 
+Result<size_t> reseal_metadata(repo::Repository& repo, const OpContext& ctx) {
+  size_t n = 0;
+  auto one = [&](const std::string& name, ByteSpan aad) -> Status {
+    if (ctx.cancelled()) return Status(ErrorCode::kCancelled, "interrupted; run the command again to finish");
+    auto r = repo.reseal_if_stale(name, aad);
+    if (!r.is_ok() && r.status().code() == ErrorCode::kNotFound) return Status::ok();  // removed meanwhile
+    if (!r.is_ok()) return r.status();
+    n += *r ? 1 : 0;
+    return Status::ok();
+  };
+  LB_RETURN_IF_ERROR(one("config", as_bytes("config")));
+  using R = repo::Repository;
+  for (const auto& [prefix, aad] : {std::pair{"index/", &R::index_aad}, std::pair{"locks/", &R::lock_aad}}) {
+    LB_ASSIGN_OR_RETURN(auto names, repo.list_names(prefix));
+    for (const auto& name : names)
+      if (auto id = repo::Id::from_hex(name.substr(name.rfind('/') + 1)))
+        LB_RETURN_IF_ERROR(one(name, aad(*id)));
+  }
+  LB_ASSIGN_OR_RETURN(size_t records, repo::reseal_audit(repo));
+  return n + records;
+}
+
 Result<repo::Id> key_add(repo::Repository& repo, std::string_view new_password, const KeyAddOptions& options,
                          const OpContext& ctx) {
+  if (repo.keys().write_only()) return write_only_refusal("key add");
+  if (options.write_only) {
+    // Exclusive: no operation may write metadata under a data key while it
+    // is re-sealed, and none that began before knows the shared key.
+    LB_ASSIGN_OR_RETURN(auto lock, lock_repository(repo, repo::LockKind::kExclusive, ctx, "key add --write-only"));
+    LB_RETURN_IF_ERROR(repo.create_shared_key());
+    LB_ASSIGN_OR_RETURN(size_t resealed, reseal_metadata(repo, ctx));
+    // The key last: it exists only once everything it must read opens with it.
+    LB_ASSIGN_OR_RETURN(repo::Id id, repo.add_write_only_key(new_password, new_key_info(options, ctx)));
+    LB_RETURN_IF_ERROR(audit(repo, ctx, "key add", Status::ok(), {},
+                             fmt::format("write-only key {}; {} metadata objects re-sealed", id.hex(), resealed)));
+    LB_RETURN_IF_ERROR(lock->release());
+    return id;
+  }
   LB_ASSIGN_OR_RETURN(auto lock, lock_repository(repo, repo::LockKind::kShared, ctx, "key add"));
   LB_ASSIGN_OR_RETURN(repo::Id id, repo.add_key(new_password, new_key_info(options, ctx)));
   LB_RETURN_IF_ERROR(audit(repo, ctx, "key add", Status::ok(), {}, "key " + id.hex()));

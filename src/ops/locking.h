@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "ops/context.h"
 #include "repo/lock.h"
@@ -11,11 +12,15 @@
 
 namespace lifeboat::ops {
 
-// kLocked, naming the holder, when a conflicting lock exists. A dry run
+// kLocked, naming the holder, when a conflicting lock exists; kPermission
+// for anything but a shared lock under a write-only key. A dry run
 // writes nothing, not even a lock: then no lock is taken and the result is
 // null.
 Result<std::unique_ptr<repo::RepoLock>> lock_repository(repo::Repository& repo, repo::LockKind kind,
                                                         const OpContext& ctx, std::string operation,
                                                         bool dry_run = false);
+
+// The one line for an operation a write-only key may not run (kPermission).
+Status write_only_refusal(std::string_view operation);
 
 }  // namespace lifeboat::ops

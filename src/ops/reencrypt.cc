@@ -14,6 +14,7 @@ namespace lifeboat::ops {
 
 Result<ReencryptResult> reencrypt(repo::Repository& repo, std::string_view password, const ReencryptOptions& options,
                                   const OpContext& ctx) {
+  if (repo.keys().write_only()) return write_only_refusal("key rotate --reencrypt");
   ReencryptResult result;
   std::vector<repo::Repository::KeyListing> keys;
   // Checked before the lock (so a refusal writes nothing) and again under it.
@@ -40,6 +41,15 @@ Result<ReencryptResult> reencrypt(repo::Repository& repo, std::string_view passw
   for (const auto& k : keys)
     if (k.info.id == repo.key_id()) info = k.info;
   info.created_ns = 0;
+
+  // Write-only keys go first, and the shared key they held seals nothing
+  // from here on (one that opened the repository before sees this lock,
+  // sealed under a data key from now on, as exclusive); the keyring that
+  // holds the shared key is removed with the old data keys.
+  for (const auto& k : keys)
+    if (k.info.write_only)
+      LB_RETURN_IF_ERROR(repo.remove_key(k.info.id).with_context("unable to remove write-only key " + k.info.id.hex()));
+  repo.stop_sharing();
 
   // Adopt orphan packs so that they are sealed again too.
   LB_RETURN_IF_ERROR(repo.load_index());
@@ -81,7 +91,7 @@ Result<ReencryptResult> reencrypt(repo::Repository& repo, std::string_view passw
   LB_ASSIGN_OR_RETURN(auto snapshot_ids, repo.list_snapshot_ids());
   for (const auto& id : snapshot_ids) {
     if (ctx.cancelled()) return Status(ErrorCode::kCancelled, "interrupted; the old keys still open everything");
-    LB_RETURN_IF_ERROR(repo.reseal("snapshots/" + id.hex(), repo::Repository::snapshot_aad(id)));
+    LB_RETURN_IF_ERROR(repo.reseal_if_stale("snapshots/" + id.hex(), repo::Repository::snapshot_aad(id)).status());
     result.snapshots++;
   }
   LB_ASSIGN_OR_RETURN(result.log_records, repo::reseal_audit(repo));

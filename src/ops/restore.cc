@@ -550,6 +550,7 @@ Result<RestoreResult> Restorer::run() {
 
 Result<RestoreResult> restore(repo::Repository& repo, const repo::Snapshot& snapshot, const RestoreOptions& options,
                               const OpContext& ctx, RestoreProgress* progress) {
+  if (repo.keys().write_only()) return write_only_refusal("restore");
   Restorer r(repo, snapshot, options, ctx, progress);
   return r.run();
 }

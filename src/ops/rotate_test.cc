@@ -95,7 +95,9 @@ TEST_F(KeyRotate, PruneRepacksUnderTheNewEpoch) {
   ASSERT_TRUE(pr.is_ok()) << pr.status().message();
   EXPECT_GT(pr->packs_written, 0u);
   for (const auto& p : pack_ids(*r))
-    if (!before.count(p)) EXPECT_EQ(pack_epoch(*r, p), 2u) << "repacked blobs are sealed again";
+    if (!before.count(p)) {
+      EXPECT_EQ(pack_epoch(*r, p), 2u) << "repacked blobs are sealed again";
+    }
   auto fresh = reopen();
   EXPECT_TRUE(restore_contents(*fresh, second) == contents);
   expect_clean(*fresh);

@@ -16,12 +16,6 @@ using json = nlohmann::json;
 
 constexpr std::string_view kPrefix = "log/";
 
-Bytes audit_aad(const Id& id) {
-  Bytes aad = to_bytes("log");
-  append(aad, id.span());
-  return aad;
-}
-
 // log/<20-digit time>-<64 hex id>
 std::optional<std::pair<int64_t, Id>> parse_name(std::string_view name) {
   if (!name.starts_with(kPrefix)) return std::nullopt;
@@ -88,7 +82,7 @@ Status append_audit(Repository& repo, AuditRecord record) {
     if (parse_name(n) && (!head || n > *head)) head = n;
   if (head) {
     auto [t, id] = *parse_name(*head);
-    auto text = repo.read_sealed(*head, audit_aad(id));
+    auto text = repo.read_sealed(*head, Repository::audit_aad(id));
     if (!text.is_ok()) return text.status().with_context("unable to read the newest audit record");
     record.prev = id;
     record.prev_sha256 = sha256_hex(as_string_view(*text));
@@ -100,7 +94,7 @@ Status append_audit(Repository& repo, AuditRecord record) {
   record.id = Id::random();
   record.name = fmt::format("{}{:020d}-{}", kPrefix, record.time_ns, record.id.hex());
   std::string body = encode(record);
-  return repo.write_sealed(record.name, as_bytes(body), audit_aad(record.id))
+  return repo.write_sealed(record.name, as_bytes(body), Repository::audit_aad(record.id))
       .with_context("unable to append to the audit log");
 }
 
@@ -110,8 +104,8 @@ Result<size_t> reseal_audit(Repository& repo) {
   for (const auto& name : names) {
     auto parsed = parse_name(name);
     if (!parsed) continue;
-    LB_RETURN_IF_ERROR(repo.reseal(name, audit_aad(parsed->second)));
-    n++;
+    LB_ASSIGN_OR_RETURN(bool rewrote, repo.reseal_if_stale(name, Repository::audit_aad(parsed->second)));
+    n += rewrote ? 1 : 0;
   }
   return n;
 }
@@ -129,7 +123,7 @@ Result<AuditLog> load_audit(const Repository& repo) {
       continue;
     }
     const Id& id = parsed->second;
-    auto text = repo.read_sealed(n, audit_aad(id));
+    auto text = repo.read_sealed(n, Repository::audit_aad(id));
     if (!text.is_ok()) {
       if (text.status().code() == ErrorCode::kNotFound) continue;
       log.problems.push_back(fmt::format("record {} does not authenticate (altered or not this repository's): {}",

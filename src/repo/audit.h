@@ -47,9 +47,10 @@ struct AuditLog {
   size_t forks = 0;                   // concurrent appends (not a problem)
 };
 
-// Rewrites every record in place under the current data key (key rotate
-// --reencrypt); the plaintext, and so the hash chain, is unchanged.
-// Returns how many records were rewritten.
+// Rewrites in place every record not sealed the way this process seals
+// metadata now (key rotate --reencrypt, key add --write-only); the
+// plaintext, and so the hash chain, is unchanged. Returns how many records
+// were rewritten.
 Result<size_t> reseal_audit(Repository& repo);
 
 // Loads and verifies every record.

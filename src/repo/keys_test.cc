@@ -361,3 +361,101 @@ TEST(KeyFileNames, NonUtf8HostnameIsEscaped) {
 
 }  // namespace
 }  // namespace lifeboat::repo
+
+namespace lifeboat::repo {
+namespace {
+
+MasterKey with_shared_key() {
+  MasterKey m = MasterKey::generate(1);
+  crypto::Key256 s;
+  s.fill(7);
+  m.shared_key = s;
+  return m;
+}
+
+TEST(WriteOnlyKey, JsonRoundTripHoldsNoDataKey) {
+  MasterKey full = with_shared_key();
+  MasterKey w = write_only_key(full);
+  EXPECT_TRUE(w.write_only());
+  EXPECT_EQ(w.id_key, full.id_key);
+  EXPECT_EQ(*w.shared_key, *full.shared_key);
+  EXPECT_EQ(w.recovery_public, recovery_key_pair(full).public_key);
+  std::string text = w.to_json();
+  EXPECT_EQ(text.find("data_keys"), std::string::npos);
+  for (const auto& d : full.data_keys) EXPECT_EQ(text.find(base64_encode(d.key)), std::string::npos);
+  auto back = MasterKey::from_json(text);
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  EXPECT_TRUE(back->write_only());
+  EXPECT_EQ(back->recovery_public, w.recovery_public);
+  EXPECT_EQ(*back->shared_key, *w.shared_key);
+  json j = json::parse(text);
+  j.erase("recovery_public");
+  EXPECT_FALSE(MasterKey::from_json(j.dump()).is_ok());
+}
+
+TEST(WriteOnlyKey, SealsDataForTheRecoveryKeyAndMetadataUnderTheSharedKey) {
+  RepoKeys full(with_shared_key());
+  RepoKeys wo(write_only_key(full.master()));
+  EXPECT_TRUE(wo.write_only());
+  EXPECT_EQ(wo.blob_id(as_bytes("x")), full.blob_id(as_bytes("x"))) << "the same blob ids: dedup works";
+  Bytes data, meta, full_data, full_meta;
+  wo.seal(as_bytes("blob"), as_bytes("aad"), data);
+  wo.seal_shared(as_bytes("index"), as_bytes("aad"), meta);
+  full.seal(as_bytes("blob"), as_bytes("aad"), full_data);
+  full.seal_shared(as_bytes("index"), as_bytes("aad"), full_meta);
+  EXPECT_EQ(get_fixed32(data.data() + 1), kBoxEpoch);
+  EXPECT_EQ(data.size(), 4 + kEnvelopeOverhead + crypto::kX25519KeySize);
+  EXPECT_EQ(get_fixed32(meta.data() + 1), kSharedEpoch);
+  EXPECT_EQ(get_fixed32(full_data.data() + 1), 1u);
+  EXPECT_EQ(get_fixed32(full_meta.data() + 1), kSharedEpoch);
+  Bytes out;
+  // The full key opens everything; the write-only key only metadata.
+  for (const Bytes* b : {&data, &full_data}) {
+    out.clear();
+    ASSERT_TRUE(full.open(*b, as_bytes("aad"), out).is_ok());
+    EXPECT_EQ(as_string_view(out), "blob");
+    out.clear();
+    EXPECT_EQ(wo.open(*b, as_bytes("aad"), out).code(), ErrorCode::kPermission);
+    EXPECT_TRUE(out.empty());
+  }
+  for (const Bytes* b : {&meta, &full_meta}) {
+    out.clear();
+    ASSERT_TRUE(wo.open(*b, as_bytes("aad"), out).is_ok());
+    EXPECT_EQ(as_string_view(out), "index");
+  }
+  // In place, as packs are written.
+  Bytes buf = to_bytes("xx");
+  buf.resize(2 + wo.seal_header_size());
+  append(buf, as_bytes(std::string(100, 'z')));
+  wo.seal_in_place(buf, 2, as_bytes("aad"));
+  out.clear();
+  ASSERT_TRUE(full.open(ByteSpan(buf).subspan(2), as_bytes("aad"), out).is_ok());
+  EXPECT_EQ(as_string_view(out), std::string(100, 'z'));
+  // Without the shared key (stop_sharing), metadata goes under the data key.
+  RepoKeys unshared(full.master(), false);
+  Bytes m2;
+  unshared.seal_shared(as_bytes("index"), as_bytes("aad"), m2);
+  EXPECT_EQ(get_fixed32(m2.data() + 1), 1u);
+  out.clear();
+  EXPECT_TRUE(unshared.open(meta, as_bytes("aad"), out).is_ok()) << "still opens what the shared key sealed";
+}
+
+TEST(WriteOnlyKey, KeyFileNamesItsKindAndBindsIt) {
+  KeyFileInfo info;
+  info.created_ns = 1;
+  auto f = create_key_file(write_only_key(with_shared_key()), "pw", info);
+  ASSERT_TRUE(f.is_ok());
+  auto parsed = parse_key_file_info(*f);
+  ASSERT_TRUE(parsed.is_ok());
+  EXPECT_TRUE(parsed->write_only);
+  auto opened = open_key_file(*f, "pw");
+  ASSERT_TRUE(opened.is_ok()) << opened.status().message();
+  EXPECT_TRUE(opened->write_only());
+  json j = json::parse(as_string_view(*f));
+  EXPECT_EQ(j["kind"], "write-only");
+  j.erase("kind");  // posing as a full key
+  EXPECT_FALSE(open_key_file(as_bytes(j.dump()), "pw").is_ok());
+}
+
+}  // namespace
+}  // namespace lifeboat::repo

@@ -15,12 +15,6 @@ namespace {
 
 using json = nlohmann::json;
 
-Bytes lock_aad(const Id& id) {
-  Bytes aad = to_bytes("lock");
-  append(aad, id.span());
-  return aad;
-}
-
 bool process_alive(int64_t pid) {
   if (pid <= 0) return false;
   return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
@@ -48,6 +42,10 @@ bool conflicts(LockKind a, LockKind b) {
 }
 
 std::string describe(const LockInfo& l) {
+  if (l.foreign)
+    return fmt::format("lock {} is sealed under a data key, which this write-only key cannot read (a full key's "
+                       "operation, such as key rotate --reencrypt)",
+                       l.id.short_hex());
   return fmt::format("{} lock {} held by PID {} on {} (user {}, {}) since {}", article(l.kind),
                      l.id.short_hex(), l.pid, l.hostname, l.username,
                      l.operation.empty() ? "unknown operation" : l.operation, format_local(l.time_ns));
@@ -73,9 +71,14 @@ Result<std::vector<LockInfo>> list_locks(const Repository& repo, const std::stri
     if (!id) continue;
     LockInfo l;
     l.id = *id;
-    auto body = repo.read_sealed(name, lock_aad(*id));
+    auto body = repo.read_sealed(name, Repository::lock_aad(*id));
     if (!body.is_ok()) {
       if (body.status().code() == ErrorCode::kNotFound) continue;  // released meanwhile
+      if (body.status().code() == ErrorCode::kPermission) {
+        l.foreign = true;
+        l.kind = LockKind::kExclusive;
+        l.operation = "an operation of a full key";
+      }
       l.readable = false;
       out.push_back(l);
       continue;
@@ -122,7 +125,7 @@ Status RepoLock::write_lock() {
             {"pid", owner_.pid},
             {"operation", owner_.operation}};
   std::string body = j.dump();
-  Status s = repo_.write_sealed("locks/" + id_.hex(), as_bytes(body), lock_aad(id_));
+  Status s = repo_.write_sealed("locks/" + id_.hex(), as_bytes(body), Repository::lock_aad(id_));
   if (s.is_ok()) refreshed_ns_ = now;
   return s;
 }
@@ -130,7 +133,7 @@ Status RepoLock::write_lock() {
 Result<std::unique_ptr<RepoLock>> RepoLock::acquire(Repository& repo, LockKind kind, const LockOwner& owner) {
   auto conflict = [&](const std::vector<LockInfo>& locks, const Id& self) -> std::optional<LockInfo> {
     for (const auto& l : locks) {
-      if (l.id == self || l.stale || !l.readable) continue;
+      if (l.id == self || l.stale || (!l.readable && !l.foreign)) continue;
       if (conflicts(kind, l.kind)) return l;
     }
     return std::nullopt;
@@ -188,7 +191,7 @@ Status RepoLock::verify() {
                   fmt::format("the repository lock {} could not be refreshed for more than {} minutes, so other "
                               "hosts may have treated it as stale",
                               session_.short_hex(), kLockStaleAfterNs / (60 * kNanosPerSecond)));
-  auto body = repo_.read_sealed("locks/" + id_.hex(), lock_aad(id_));
+  auto body = repo_.read_sealed("locks/" + id_.hex(), Repository::lock_aad(id_));
   if (body.status().code() == ErrorCode::kNotFound)
     return Status(ErrorCode::kLocked,
                   fmt::format("the repository lock {} was removed by someone else (lifeboat unlock?)",

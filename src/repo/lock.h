@@ -53,6 +53,9 @@ struct LockInfo {
   std::string operation;
   bool stale = false;     // computed on load
   bool readable = true;   // false: could not be opened (other key, damaged)
+  // Sealed under a data key, which this write-only key cannot open (a full
+  // key's lock during key rotate --reencrypt): counts as exclusive.
+  bool foreign = false;
 };
 
 struct LockOwner {

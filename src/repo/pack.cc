@@ -53,7 +53,7 @@ void PackWriter::add(BlobType type, const Id& id, ByteSpan plaintext) {
   // not compress is encrypted from the caller's buffer into the pack. Either
   // way the plaintext is not copied.
   if (level_ > 0 && plaintext.size() > 64) {
-    size_t body = e.offset + kEnvelopeHeader;
+    size_t body = e.offset + keys_.seal_header_size();
     data.resize(body + compress::zstd_compress_bound(plaintext.size()));
     size_t n = compress::zstd_compress_into(plaintext, level_, MutableByteSpan(data.data() + body, data.size() - body));
     if (n < plaintext.size()) {
@@ -151,12 +151,11 @@ Result<std::vector<PackEntry>> parse_pack_header(const RepoKeys& keys, const Id&
   return entries;
 }
 
-Status open_stored(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out) {
-  out.clear();
-  return keys.open(sealed, blob_aad(entry.type, entry.id), out);
-}
+bool is_box(ByteSpan sealed) { return sealed.size() >= 5 && get_fixed32(sealed.data() + 1) == kBoxEpoch; }
 
-Status open_blob(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out) {
+namespace {
+
+Status open_plain(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out) {
   if (entry.compression == Compression::kNone) {
     size_t start = out.size();
     LB_RETURN_IF_ERROR(keys.open(sealed, blob_aad(entry.type, entry.id), out));
@@ -170,6 +169,34 @@ Status open_blob(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, 
   stored.clear();
   LB_RETURN_IF_ERROR(keys.open(sealed, blob_aad(entry.type, entry.id), stored));
   return compress::zstd_decompress(stored, entry.raw_length, out);
+}
+
+// Anyone can seal a box for the recovery key, so a box proves nothing about
+// who wrote it: its content must match the id it is stored under.
+Status check_box_content(const RepoKeys& keys, const PackEntry& entry, ByteSpan plaintext) {
+  if (keys.blob_id(plaintext) == entry.id) return Status::ok();
+  return Status(ErrorCode::kCorrupt, "content does not match its id (a blob written with a write-only key)");
+}
+
+}  // namespace
+
+Status open_stored(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out) {
+  out.clear();
+  LB_RETURN_IF_ERROR(keys.open(sealed, blob_aad(entry.type, entry.id), out));
+  if (!is_box(sealed)) return Status::ok();
+  if (entry.compression == Compression::kNone) return check_box_content(keys, entry, out);
+  Bytes plain;
+  LB_RETURN_IF_ERROR(compress::zstd_decompress(out, entry.raw_length, plain));
+  return check_box_content(keys, entry, plain);
+}
+
+Status open_blob(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out) {
+  size_t start = out.size();
+  LB_RETURN_IF_ERROR(open_plain(keys, entry, sealed, out));
+  if (!is_box(sealed)) return Status::ok();
+  Status s = check_box_content(keys, entry, ByteSpan(out).subspan(start));
+  if (!s.is_ok()) out.resize(start);
+  return s;
 }
 
 }  // namespace lifeboat::repo

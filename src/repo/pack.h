@@ -84,11 +84,17 @@ Result<std::vector<PackEntry>> parse_pack_header(const RepoKeys& keys, const Id&
                                                  ByteSpan tail, uint64_t* needed = nullptr);
 
 // Opens a sealed blob into its stored form (compressed when
-// entry.compression says so), replacing `out`'s contents.
+// entry.compression says so), replacing `out`'s contents. A blob sealed by
+// a write-only key (a box, which anyone can make) is also checked against
+// its id, here and in open_blob().
 Status open_stored(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out);
 
+// Whether sealed bytes are a box for the recovery key (a write-only key's).
+bool is_box(ByteSpan sealed);
+
 // Opens, decompresses and returns a blob's plaintext from its sealed bytes.
-// Does not recompute the blob id (the AAD binds it); check --read-data does.
+// Does not recompute the blob id of blobs sealed with a data key (the AAD
+// binds it); check --read-data does.
 Status open_blob(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out);
 
 }  // namespace lifeboat::repo

@@ -7,11 +7,19 @@
 
 #include "crypto/random.h"
 #include "storage/backend.h"
+#include "util/encoding.h"
 
 namespace lifeboat::repo {
 namespace {
 
 constexpr std::string_view kConfigName = "config";
+
+// Sealed like data (under a data key, or for the recovery key by a write-only
+// key), not like metadata every key reads: snapshots, and the condemned
+// records that only prune (a full key) writes and reads.
+bool is_data_object(std::string_view name) {
+  return name.starts_with("snapshots/") || name.starts_with("condemned/");
+}
 
 Bytes aad_with_id(std::string_view kind, const Id& id) {
   Bytes aad = to_bytes(kind);
@@ -57,7 +65,7 @@ Result<std::unique_ptr<Repository>> Repository::create(std::unique_ptr<storage::
   int64_t now = clock.now_ns();
   MasterKey master = MasterKey::generate(now);
   if (options.id_key) master.id_key = *options.id_key;
-  repo->keys_ = std::make_unique<RepoKeys>(master);
+  repo->set_keys(std::make_unique<RepoKeys>(master));
   repo->config_.id = Id::random();
   repo->config_.created_ns = now;
   repo->config_.chunker = options.chunker;
@@ -113,13 +121,13 @@ Result<std::unique_ptr<Repository>> Repository::open(std::unique_ptr<storage::Ba
     if (!data.is_ok()) return data.status().with_context("unable to read " + k.name);
     auto master = open_key_file(*data, password);
     if (master.is_ok()) {
-      repo->keys_ = std::make_unique<RepoKeys>(std::move(*master));
+      repo->set_keys(std::make_unique<RepoKeys>(std::move(*master)));
       repo->key_id_ = id_from_name(k.name).value_or(Id{});
       break;
     }
     if (master.status().code() != ErrorCode::kWrongPassword) damaged.push_back(k.name);
   }
-  if (!repo->keys_) {
+  if (!repo->keys_.load()) {
     std::string hint = damaged.empty() ? "" : fmt::format(" ({} key file(s) are damaged: {})", damaged.size(), damaged[0]);
     return Status(ErrorCode::kWrongPassword,
                   fmt::format("wrong password: no key in {} opens with it{}; check LIFEBOAT_PASSWORD / "
@@ -128,17 +136,34 @@ Result<std::unique_ptr<Repository>> Repository::open(std::unique_ptr<storage::Ba
   }
   LB_RETURN_IF_ERROR(repo->load_keyring());
   auto config = repo->read_sealed(std::string(kConfigName), as_bytes("config"));
+  if (!config.is_ok() && config.status().code() == ErrorCode::kPermission)
+    return Status(ErrorCode::kPermission,
+                  "this write-only key cannot read the repository config (sealed under a data key): adding the "
+                  "write-only key was interrupted; run `lifeboat key add --write-only` again with a full key");
   if (!config.is_ok()) return config.status().with_context("unable to read the repository config");
   LB_ASSIGN_OR_RETURN(repo->config_, RepoConfig::from_json(as_string_view(*config)));
   return repo;
 }
 
+void Repository::set_keys(std::unique_ptr<RepoKeys> keys) {
+  keys_.store(keys.get());
+  all_keys_.push_back(std::move(keys));
+}
+
 Status Repository::load_keyring() {
+  // A write-only key holds no key that opens the keyring (and needs none).
+  if (keys().write_only()) return Status::ok();
   LB_ASSIGN_OR_RETURN(auto names, list_names("keyring/"));
   if (names.empty()) return Status::ok();
-  MasterKey master = keys_->master();
+  MasterKey master = keys().master();
   crypto::Key256 kk = keyring_key(master);
   for (const auto& name : names) {
+    if (name == kSharedKeyName) {
+      auto sealed = backend_->read(name);
+      if (!sealed.is_ok()) return sealed.status().with_context("unable to read " + name);
+      LB_ASSIGN_OR_RETURN(master.shared_key, open_shared_key(kk, *sealed));
+      continue;
+    }
     uint32_t epoch = 0;
     auto digits = name.substr(name.rfind('/') + 1);
     if (digits.size() != 10 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
@@ -153,21 +178,65 @@ Status Repository::load_keyring() {
   }
   std::sort(master.data_keys.begin(), master.data_keys.end(),
             [](const DataKey& a, const DataKey& b) { return a.epoch < b.epoch; });
-  keys_ = std::make_unique<RepoKeys>(std::move(master));
+  set_keys(std::make_unique<RepoKeys>(std::move(master), keys().sealing_shared() || !keys().master().shared_key));
   return Status::ok();
 }
 
-Status Repository::reseal(const std::string& name, ByteSpan aad) {
-  LB_ASSIGN_OR_RETURN(Bytes plain, read_sealed(name, aad));
-  return write_sealed(name, plain, aad).with_context("unable to rewrite " + name);
+Status Repository::create_shared_key() {
+  if (keys().write_only())
+    return Status(ErrorCode::kPermission, "a write-only key cannot add keys; use a full key");
+  LB_RETURN_IF_ERROR(refresh_shared_key());
+  if (keys().master().shared_key) return Status::ok();
+  MasterKey master = keys().master();
+  crypto::Key256 shared;
+  crypto::random_fill(shared);
+  LB_RETURN_IF_ERROR(backend_->write(std::string(kSharedKeyName), seal_shared_key(keyring_key(master), shared))
+                         .with_context("unable to store the shared key"));
+  master.shared_key = shared;
+  set_keys(std::make_unique<RepoKeys>(std::move(master)));
+  return Status::ok();
 }
+
+Status Repository::refresh_shared_key() {
+  if (keys().write_only() || keys().master().shared_key) return Status::ok();
+  auto st = backend_->stat(std::string(kSharedKeyName));
+  if (!st.is_ok()) return st.status().code() == ErrorCode::kNotFound ? Status::ok() : st.status();
+  return load_keyring();
+}
+
+Result<bool> Repository::reseal_if_stale(const std::string& name, ByteSpan aad) {
+  LB_ASSIGN_OR_RETURN(Bytes sealed, backend_->read(name));
+  uint32_t want = is_data_object(name) ? keys().data_epoch() : keys().shared_epoch();
+  if (sealed.size() >= 5 && sealed[0] == kEnvelopeVersion && get_fixed32(sealed.data() + 1) == want) return false;
+  Bytes plain;
+  Status s = keys().open(sealed, aad, plain);
+  if (!s.is_ok()) return Status(ErrorCode::kCorrupt, name + " is damaged: " + s.message());
+  LB_RETURN_IF_ERROR(write_sealed(name, plain, aad).with_context("unable to rewrite " + name));
+  return true;
+}
+
+Result<Id> Repository::add_write_only_key(std::string_view password, const KeyFileInfo& info) {
+  if (keys().write_only() || !keys().master().shared_key)
+    return Status(ErrorCode::kInternal, "add_write_only_key needs a full key and the shared key");
+  LB_ASSIGN_OR_RETURN(Bytes file, create_key_file(write_only_key(keys().master()), password, info));
+  Id id = Id::random();
+  LB_RETURN_IF_ERROR(backend_->write("keys/" + id.hex(), file).with_context("unable to write the new key"));
+  return id;
+}
+
+void Repository::stop_sharing() { set_keys(std::make_unique<RepoKeys>(keys().master(), false)); }
+
+Bytes Repository::lock_aad(const Id& id) { return aad_with_id("lock", id); }
+Bytes Repository::audit_aad(const Id& id) { return aad_with_id("log", id); }
+Bytes Repository::condemned_aad(const Id& id) { return aad_with_id("condemned", id); }
 
 Bytes Repository::index_aad(const Id& id) { return aad_with_id("index", id); }
 Bytes Repository::snapshot_aad(const Id& id) { return aad_with_id("snapshot", id); }
 
 Result<Id> Repository::retire_old_data_keys(std::string_view password, const KeyFileInfo& info) {
-  MasterKey master = keys_->master();
+  MasterKey master = keys().master();
   master.data_keys = {master.data_keys.back()};
+  master.shared_key.reset();
   KeyFileInfo i = info;
   if (i.created_ns == 0) i.created_ns = clock_.now_ns();
   LB_ASSIGN_OR_RETURN(Bytes file, create_key_file(master, password, i));
@@ -179,15 +248,17 @@ Result<Id> Repository::retire_old_data_keys(std::string_view password, const Key
     if (k.name != "keys/" + id.hex()) LB_RETURN_IF_ERROR(backend_->remove(k.name).with_context("unable to remove " + k.name));
   LB_ASSIGN_OR_RETURN(auto ring, backend_->list("keyring/"));
   for (const auto& k : ring) LB_RETURN_IF_ERROR(backend_->remove(k.name).with_context("unable to remove " + k.name));
-  keys_ = std::make_unique<RepoKeys>(std::move(master));
+  set_keys(std::make_unique<RepoKeys>(std::move(master)));
   key_id_ = id;
   return id;
 }
 
 Result<uint32_t> Repository::rotate_data_key() {
-  MasterKey master = keys_->master();
+  MasterKey master = keys().master();
+  if (master.write_only()) return Status(ErrorCode::kPermission, "a write-only key cannot rotate keys; use a full key");
   DataKey d;
   d.epoch = master.data_keys.back().epoch + 1;
+  if (d.epoch == kBoxEpoch) return Status(ErrorCode::kInvalidArgument, "no key epochs left: use key rotate --reencrypt");
   crypto::random_fill(d.key);
   d.created_ns = clock_.now_ns();
   Bytes sealed = seal_keyring_entry(keyring_key(master), d);
@@ -198,7 +269,7 @@ Result<uint32_t> Repository::rotate_data_key() {
                               d.epoch));
   LB_RETURN_IF_ERROR(backend_->write(keyring_name(d.epoch), sealed).with_context("unable to store the new data key"));
   master.data_keys.push_back(d);
-  keys_ = std::make_unique<RepoKeys>(std::move(master));
+  set_keys(std::make_unique<RepoKeys>(std::move(master), keys().sealing_shared() || !keys().master().shared_key));
   return d.epoch;
 }
 
@@ -238,7 +309,7 @@ Result<Id> Repository::add_key(std::string_view password, const KeyFileInfo& inf
   if (password.empty()) return Status(ErrorCode::kInvalidArgument, "empty password: choose a non-empty passphrase");
   KeyFileInfo i = info;
   if (i.created_ns == 0) i.created_ns = clock_.now_ns();
-  LB_ASSIGN_OR_RETURN(Bytes file, create_key_file(keys_->master(), password, i));
+  LB_ASSIGN_OR_RETURN(Bytes file, create_key_file(keys().master(), password, i));
   Id id = Id::random();
   LB_RETURN_IF_ERROR(backend_->write("keys/" + id.hex(), file).with_context("unable to write the new key"));
   return id;
@@ -251,10 +322,18 @@ Status Repository::remove_key(const Id& id, bool even_current) {
                               "open with another key's password to remove it",
                               id.short_hex()));
   LB_ASSIGN_OR_RETURN(auto keys, list_keys());
-  bool found = std::any_of(keys.begin(), keys.end(), [&](const KeyListing& k) { return k.info.id == id; });
-  if (!found) return Status(ErrorCode::kNotFound, fmt::format("there is no key {} in {}", id.short_hex(), location()));
-  if (keys.size() <= 1)
-    return Status(ErrorCode::kInvalidArgument, "refusing to remove the last key: the repository would be lost");
+  auto it = std::find_if(keys.begin(), keys.end(), [&](const KeyListing& k) { return k.info.id == id; });
+  if (it == keys.end())
+    return Status(ErrorCode::kNotFound, fmt::format("there is no key {} in {}", id.short_hex(), location()));
+  // Write-only keys open no data: the last key that does must stay.
+  bool full_remains = std::any_of(keys.begin(), keys.end(), [&](const KeyListing& k) {
+    return k.info.id != id && k.readable && !k.info.write_only;
+  });
+  if (!it->info.write_only && !full_remains)
+    return Status(ErrorCode::kInvalidArgument,
+                  keys.size() <= 1 ? "refusing to remove the last key: the repository would be lost"
+                                   : "refusing to remove the last full key: write-only keys cannot read the data, so "
+                                     "the repository would be lost");
   return backend_->remove("keys/" + id.hex());
 }
 
@@ -272,7 +351,10 @@ Status Repository::load_index(bool tolerate_damage, std::vector<std::string>* da
     return Status::ok();
   }));
   // After the index files: a pack that left the index before this point is
-  // in a condemned record by now (prune writes the record first).
+  // in a condemned record by now (prune writes the record first). A
+  // write-only key cannot read the records and needs none: it reads no
+  // blob, and dedups only against the index.
+  if (keys().write_only()) return Status::ok();
   return load_condemned(tolerate_damage ? damaged : nullptr).status();
 }
 
@@ -303,7 +385,7 @@ Result<std::vector<CondemnedRecord>> Repository::list_condemned(std::vector<std:
   for (const auto& name : names) {
     auto id = id_from_name(name);
     if (!id) continue;
-    auto body = read_sealed(name, aad_with_id("condemned", *id));
+    auto body = read_sealed(name, condemned_aad(*id), /*full_keys_only=*/true);
     Result<CondemnedRecord> rec = body.is_ok() ? decode_condemned(*body, *id) : Result<CondemnedRecord>(body.status());
     if (!rec.is_ok()) {
       if (rec.status().code() == ErrorCode::kNotFound) continue;  // swept meanwhile
@@ -321,7 +403,7 @@ Result<std::vector<CondemnedRecord>> Repository::list_condemned(std::vector<std:
 Status Repository::write_condemned(CondemnedRecord& record) {
   if (record.id == Id{}) record.id = Id::random();
   Bytes body = encode_condemned(record);
-  return write_sealed("condemned/" + record.id.hex(), body, aad_with_id("condemned", record.id))
+  return write_sealed("condemned/" + record.id.hex(), body, condemned_aad(record.id))
       .with_context("unable to write condemned/" + record.id.short_hex());
 }
 
@@ -364,7 +446,7 @@ Result<Bytes> Repository::read_blob(const Id& id) const {
     return Status(ErrorCode::kCorrupt,
                   fmt::format("pack {} is truncated (blob {})", loc->pack_id.short_hex(), id.short_hex()));
   Bytes out;
-  Status s = open_blob(*keys_, loc->entry, sealed, out);
+  Status s = open_blob(keys(), loc->entry, sealed, out);
   if (!s.is_ok())
     return s.with_context(fmt::format("blob {} in pack {}", id.short_hex(), loc->pack_id.short_hex()));
   return out;
@@ -413,7 +495,7 @@ Result<std::vector<PackEntry>> Repository::read_pack_header(const Id& pack_id, u
     if (tail.size() != want)
       return Status(ErrorCode::kCorrupt, fmt::format("pack {} is shorter than listed", pack_id.short_hex()));
     uint64_t needed = 0;
-    auto entries = parse_pack_header(*keys_, pack_id, pack_size, tail, &needed);
+    auto entries = parse_pack_header(keys(), pack_id, pack_size, tail, &needed);
     if (entries.is_ok() || needed == 0 || needed <= want) return entries;
     want = needed;
   }
@@ -488,15 +570,23 @@ Status Repository::save_snapshot(Snapshot& snapshot) {
 
 Status Repository::write_sealed(const std::string& name, ByteSpan plaintext, ByteSpan aad) {
   Bytes sealed;
-  sealed.reserve(plaintext.size() + kEnvelopeOverhead);
-  keys_->seal(plaintext, aad, sealed);
+  sealed.reserve(plaintext.size() + kEnvelopeOverhead + crypto::kX25519KeySize);
+  if (is_data_object(name)) keys().seal(plaintext, aad, sealed);
+  else keys().seal_shared(plaintext, aad, sealed);
   return backend_->write(name, sealed);
 }
 
-Result<Bytes> Repository::read_sealed(const std::string& name, ByteSpan aad) const {
+Result<Bytes> Repository::read_sealed(const std::string& name, ByteSpan aad, bool full_keys_only) const {
   LB_ASSIGN_OR_RETURN(Bytes sealed, backend_->read(name));
+  if (full_keys_only && sealed.size() >= 5) {
+    uint32_t epoch = get_fixed32(sealed.data() + 1);
+    if (epoch == kSharedEpoch || epoch == kBoxEpoch)
+      return Status(ErrorCode::kCorrupt, name + " is damaged: it is not sealed under a data key, so no full key "
+                                                "wrote it (a write-only key may have forged it)");
+  }
   Bytes plain;
-  Status s = keys_->open(sealed, aad, plain);
+  Status s = keys().open(sealed, aad, plain);
+  if (s.code() == ErrorCode::kPermission) return Status(ErrorCode::kPermission, name + ": " + s.message());
   if (!s.is_ok()) return Status(ErrorCode::kCorrupt, name + " is damaged: " + s.message());
   return plain;
 }

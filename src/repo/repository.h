@@ -11,6 +11,7 @@
 // writers.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -76,7 +77,10 @@ class Repository {
   const RepoConfig& config() const { return config_; }
   // Rewrites the config object (atomically replaced).
   Status update_config(const RepoConfig& config);
-  const RepoKeys& keys() const { return *keys_; }
+  // The keys in use. Replaced by key rotation and by the shared key's
+  // arrival; earlier RepoKeys stay alive with the repository, so a reference
+  // taken before (a pack writer's, the lock refresher's) stays valid.
+  const RepoKeys& keys() const { return *keys_.load(); }
   const Id& key_id() const { return key_id_; }
   const Clock& clock() const { return clock_; }
   std::string location() const;
@@ -163,14 +167,9 @@ class Repository {
   // Key rotation: a new data-key epoch (keyring/, repo/keys.h) that seals
   // everything written from now on; objects sealed under older epochs stay
   // readable, and prune's repack seals what it moves under the new one.
-  // Returns the new epoch. Not concurrent with writers in this process
-  // (keys() is replaced).
+  // Returns the new epoch.
   Result<uint32_t> rotate_data_key();
-  // Rewrites a sealed object in place under the current data key (same
-  // name, same plaintext, same aad). For key rotate --reencrypt only: every
-  // other object is written once.
-  Status reseal(const std::string& name, ByteSpan aad);
-  // The aad of an index file or snapshot (for reseal()).
+  // The aad of each kind of sealed object (for reseal_if_stale()).
   static Bytes index_aad(const Id& id);
   static Bytes snapshot_aad(const Id& id);
   // Retires every data key but the current one: writes a key file for
@@ -179,9 +178,34 @@ class Repository {
   // retired key no longer open afterwards. Returns the new key file's id.
   Result<Id> retire_old_data_keys(std::string_view password, const KeyFileInfo& info);
 
-  // Sealed objects under any name (locks, keys' siblings).
+  // Write-only keys (docs/FORMAT.md, "Write-only keys"). The shared key
+  // seals metadata once it exists: create_shared_key() makes it (a full key
+  // only; kept if it exists), refresh_shared_key() picks up one that another
+  // process made since this one opened (lock_repository() calls it, so every
+  // operation seals metadata the way write-only hosts can read).
+  Status create_shared_key();
+  Status refresh_shared_key();
+  // Whether `name` (with `aad`) is sealed the way this process would seal it
+  // now; if not, rewrites it so. kNotFound if it vanished.
+  Result<bool> reseal_if_stale(const std::string& name, ByteSpan aad);
+  // Wraps a write-only key (id key, shared key, recovery public key) under
+  // `password`. Needs create_shared_key() first.
+  Result<Id> add_write_only_key(std::string_view password, const KeyFileInfo& info);
+  // From now on metadata is sealed under the data key again (the shared key
+  // still opens what it sealed); retire_old_data_keys() then drops it.
+  void stop_sharing();
+  static Bytes lock_aad(const Id& id);
+  static Bytes audit_aad(const Id& id);
+  static Bytes condemned_aad(const Id& id);
+
+  // Sealed objects under any name. Snapshots and condemned records are
+  // data, sealed as blobs are (for the recovery key, under a write-only
+  // key); everything else is metadata, under the shared key once there is
+  // one. `full_keys_only` refuses objects under the shared key or in a box,
+  // which a write-only key can make (condemned records: a forged one must
+  // not make prune delete anything).
   Status write_sealed(const std::string& name, ByteSpan plaintext, ByteSpan aad);
-  Result<Bytes> read_sealed(const std::string& name, ByteSpan aad) const;
+  Result<Bytes> read_sealed(const std::string& name, ByteSpan aad, bool full_keys_only = false) const;
   Result<std::vector<std::string>> list_names(const std::string& prefix) const;
   Status remove(const std::string& name);
 
@@ -192,7 +216,10 @@ class Repository {
   std::unique_ptr<storage::Backend> backend_;
   const Clock& clock_;
   RepoConfig config_;
-  std::unique_ptr<RepoKeys> keys_;
+  void set_keys(std::unique_ptr<RepoKeys> keys);
+
+  std::vector<std::unique_ptr<RepoKeys>> all_keys_;  // every RepoKeys handed out
+  std::atomic<const RepoKeys*> keys_{nullptr};
   Id key_id_;
   std::unique_ptr<Index> index_;
   std::unique_ptr<Index> condemned_;

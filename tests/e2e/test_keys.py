@@ -160,5 +160,87 @@ class Rotate(KeysBase):
                          b"keys test\n")
 
 
+class WriteOnly(KeysBase):
+    """A backup host with a write-only key backs up (deduplicating) and can
+    neither read nor remove anything; a full key restores what it wrote."""
+
+    def setUp(self):
+        super().setUp()
+        r = self.repo.run("--json", "key", "add", "--write-only", "--host", "backup-host",
+                          "--new-password-file", self.pwfile("wo", "write only"))
+        self.assertRc(r, 0)
+        self.assertEqual(r.last_json()["kind"], "write-only")
+        self.wo_id = r.last_json()["id"]
+        self.host = self.as_password("write only")
+
+    def test_backup_dedups_and_only_the_full_key_reads_it(self):
+        kinds = {k["id"]: k["kind"] for k in self.keys()}
+        self.assertEqual(kinds[self.wo_id], "write-only")
+        self.assertEqual(sorted(kinds.values()), ["full", "write-only"])
+        r = self.repo.run("key", "list")
+        self.assertIn("write-only", r.out)
+        lbtest.write_file(os.path.join(self.src, "big.bin"), os.urandom(300_000))
+        r = self.host.run("--json", "backup", "--no-cache", self.src)
+        self.assertRc(r, 0)
+        summary = r.last_json()
+        self.assertGreater(summary["data_added"], 0)
+        # The same data from another path: nothing new is stored.
+        r = self.host.run("--json", "backup", "--no-cache", self.src)
+        self.assertRc(r, 0)
+        self.assertEqual(r.last_json()["data_added"], 0, "dedup against what is stored")
+        snap = r.last_json()["snapshot_id"]
+        # What the host wrote is sealed for the recovery key: it cannot read it back.
+        for name in self.repo.files("snapshots"):
+            with open(os.path.join(self.repo.path, name), "rb") as f:
+                epoch = int.from_bytes(f.read(5)[1:5], "little")
+            if name.endswith(snap):
+                self.assertEqual(epoch, 0xFFFFFFFF)
+        restored = self.path("restored")
+        for args in (["snapshots"], ["ls", "latest"], ["restore", "latest", "--target", restored],
+                     ["forget", "--keep-last", "1"], ["prune"], ["check"], ["stats"], ["diff", snap, snap],
+                     ["find", "f.txt"], ["key", "add", "--new-password-file", self.pwfile("x", "x")],
+                     ["key", "remove", self.wo_id[:8]], ["key", "rotate"], ["unlock"], ["config"],
+                     ["repair", "index"]):
+            r = self.host.run(*args)
+            self.assertRc(r, 1, str(args))
+            self.assertOneLineError(r, "write-only key", "needs a full key")
+        self.assertFalse(os.path.exists(restored))
+        self.assertEqual(len(self.repo.snapshots()), 3, "nothing was forgotten")
+        self.assertEqual(self.repo.files("locks"), [], "refusals leave no lock")
+        # The full key reads everything the host wrote.
+        self.repo.check("--read-data")
+        self.repo.restore(snap, restored)
+        self.assertTreesEqual(lbtest.scan_tree(self.src), lbtest.scan_tree(lbtest.restored_root(restored, self.src)),
+                              ignore_root=True)
+        r = self.repo.run("--json", "log", "--verify")
+        self.assertRc(r, 0)
+        # The audit log is readable to the host too (documented).
+        self.assertRc(self.host.run("log"), 0)
+
+    def test_reencrypt_retires_write_only_keys(self):
+        self.assertRc(self.host.run("backup", self.src), 0)
+        r = self.repo.run("key", "rotate", "--reencrypt")
+        self.assertRc(r, 1)
+        self.assertOneLineError(r, "--remove-other-keys")
+        r = self.repo.run("key", "rotate", "--reencrypt", "--remove-other-keys")
+        self.assertRc(r, 0)
+        self.assertRc(self.host.run("backup", self.src), 12)
+        self.assertEqual(self.repo.files("keyring"), [])
+        self.repo.check("--read-data")
+        self.assertEqual(len(self.repo.snapshots()), 2)
+
+    def test_the_last_full_key_stays(self):
+        [full] = [k for k in self.keys() if k["kind"] == "full"]
+        r = self.repo.run("key", "passwd", env=self.repo.env(LIFEBOAT_NEW_PASSWORD="new full"))
+        self.assertRc(r, 0)
+        newer = self.as_password("new full")
+        [full] = [k for k in self.keys(newer) if k["kind"] == "full"]
+        r = newer.run("key", "remove", full["id"][:8])
+        self.assertRc(r, 1)
+        self.assertOneLineError(r, "refusing")
+        self.assertRc(newer.run("key", "remove", self.wo_id[:8]), 0)
+        self.assertRc(self.host.run("backup", self.src), 12)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -109,6 +109,10 @@ int run(int argc, char** argv) {
     return kExitFatal;
   }
   if (!g.action) return kExitFatal;
+  for (const CLI::App* cur = &app; !cur->get_subcommands().empty();) {
+    cur = cur->get_subcommands().front();
+    g.command += (g.command.empty() ? "" : " ") + cur->get_name();
+  }
   return g.action();
 }
 

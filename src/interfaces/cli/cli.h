@@ -32,6 +32,8 @@ struct Globals {
   int verbose = 0;
   // Set by the chosen command; run after parsing.
   std::function<int()> action;
+  // The chosen command's path ("backup", "key add"), set after parsing.
+  std::string command;
 };
 
 // Registration of each command (cmd_<name>.cc).
@@ -74,6 +76,8 @@ Result<std::string> read_password(const Globals& g, bool confirm);
 Result<std::string> read_new_password(const std::string& file);
 std::string repository_location(const Globals& g);
 // Opens the repository named by the globals (prompting for the password).
+// A write-only key opens it only for `backup`, `key list` and `log`; any
+// other command ends with one line saying it needs a full key.
 Result<std::unique_ptr<repo::Repository>> open_repository(const Globals& g);
 // The other repository of copy and init --from-repo: --from-repo,
 // --from-password-file/-command, LIFEBOAT_FROM_* or a prompt.

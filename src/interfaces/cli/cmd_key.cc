@@ -16,6 +16,7 @@ struct KeyArgs {
   std::string host;
   std::string user;
   std::string id;
+  bool write_only = false;
 };
 
 int run_list(Globals& g) {
@@ -29,6 +30,7 @@ int run_list(Globals& g) {
     for (const auto& k : *keys) {
       nlohmann::json j = {{"id", k.info.id.hex()}, {"current", k.info.id == current}, {"readable", k.readable}};
       if (k.readable) {
+        j["kind"] = k.info.write_only ? "write-only" : "full";
         j["created"] = format_rfc3339(k.info.created_ns);
         j["hostname"] = escape_name(k.info.hostname);
         j["username"] = escape_name(k.info.username);
@@ -39,17 +41,18 @@ int run_list(Globals& g) {
     fmt::print("{}\n", a.dump());
     return kExitOk;
   }
-  fmt::print(" {:<8}  {:<19}  {:<16}  {}\n", "ID", "Created", "Host", "User");
-  fmt::print("{}\n", std::string(60, '-'));
+  fmt::print(" {:<8}  {:<10}  {:<19}  {:<16}  {}\n", "ID", "Kind", "Created", "Host", "User");
+  fmt::print("{}\n", std::string(72, '-'));
   for (const auto& k : *keys) {
     if (!k.readable) {
       fmt::print(" {:<8}  (damaged key file)\n", k.info.id.short_hex());
       continue;
     }
-    fmt::print("{}{:<8}  {:<19}  {:<16}  {}\n", k.info.id == current ? "*" : " ", k.info.id.short_hex(),
-               format_local(k.info.created_ns), escape_name(k.info.hostname), escape_name(k.info.username));
+    fmt::print("{}{:<8}  {:<10}  {:<19}  {:<16}  {}\n", k.info.id == current ? "*" : " ", k.info.id.short_hex(),
+               k.info.write_only ? "write-only" : "full", format_local(k.info.created_ns),
+               escape_name(k.info.hostname), escape_name(k.info.username));
   }
-  fmt::print("{}\n{} key{}; * marks the key this password opened\n", std::string(60, '-'), keys->size(),
+  fmt::print("{}\n{} key{}; * marks the key this password opened\n", std::string(72, '-'), keys->size(),
              keys->size() == 1 ? "" : "s");
   return kExitOk;
 }
@@ -63,18 +66,20 @@ int run_new_key(Globals& g, const KeyArgs& a, bool replace) {
   ops::KeyAddOptions o;
   o.hostname = a.host;
   o.username = a.user;
+  o.write_only = a.write_only;
   auto ctx = make_context();
   repo::Id old = (*repo)->key_id();
   auto id = replace ? ops::key_passwd(**repo, *password, o, ctx) : ops::key_add(**repo, *password, o, ctx);
   if (!id.is_ok()) return fail(id.status());
   if (g.json) {
     nlohmann::json j = {{"message_type", replace ? "key_changed" : "key_added"}, {"id", id->hex()}};
+    if (!replace) j["kind"] = a.write_only ? "write-only" : "full";
     if (replace) j["removed"] = old.hex();
     fmt::print("{}\n", j.dump());
   } else if (replace) {
     fmt::print("changed the password: new key {}, removed key {}\n", id->short_hex(), old.short_hex());
   } else {
-    fmt::print("added key {}\n", id->short_hex());
+    fmt::print("added {}key {}\n", a.write_only ? "write-only " : "", id->short_hex());
   }
   return kExitOk;
 }
@@ -109,6 +114,9 @@ void add_key_command(CLI::App& app, Globals& g) {
   };
   auto* add = key->add_subcommand("add", "Add a key: another password that opens the repository");
   new_key_options(add);
+  add->add_flag("--write-only", a->write_only,
+                "A key for backup hosts: it can create snapshots (deduplicating against what is stored) but "
+                "cannot read, restore, forget or prune anything; see the README");
   add->callback([&g, a] { g.action = [&g, a] { return run_new_key(g, *a, false); }; });
 
   auto* passwd = key->add_subcommand("passwd", "Change the password: add a key for the new one, remove the current");

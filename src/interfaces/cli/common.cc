@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "interfaces/cli/cli.h"
+#include "ops/locking.h"
 #include "util/clock.h"
 #include "util/posix_error.h"
 
@@ -160,6 +161,10 @@ Result<std::unique_ptr<repo::Repository>> open_from_repository(const FromRepoArg
   if (!password.is_ok()) return password.status().with_context("source repository");
   auto repo = repo::Repository::open(location, *password, SystemClock::instance());
   if (!repo.is_ok()) return repo.status().with_context("source repository " + location);
+  if ((*repo)->keys().write_only())
+    return Status(ErrorCode::kPermission, fmt::format("the password of source repository {} opens a write-only key, "
+                                                      "which cannot read it: give a full key's password",
+                                                      location));
   return repo;
 }
 
@@ -170,7 +175,10 @@ Result<std::unique_ptr<repo::Repository>> open_repository(const Globals& g) {
   if (location.empty())
     return Status(ErrorCode::kInvalidArgument, "no repository given: use --repo or set LIFEBOAT_REPOSITORY");
   LB_ASSIGN_OR_RETURN(std::string password, read_password(g, false));
-  return repo::Repository::open(location, password, SystemClock::instance());
+  LB_ASSIGN_OR_RETURN(auto repo, repo::Repository::open(location, password, SystemClock::instance()));
+  if (repo->keys().write_only() && g.command != "backup" && g.command != "key list" && g.command != "log")
+    return ops::write_only_refusal(g.command);
+  return repo;
 }
 
 std::string cache_root(const Globals& g) {
