@@ -247,6 +247,10 @@ void Pruner::plan() {
       if (offset > expected) info.unused_bytes += offset - expected;
       expected = std::max<uint64_t>(expected, uint64_t{offset} + length);
     }
+    // And after the last one: what the header of the indexed blobs does not
+    // explain (beyond a box's larger envelope) is a left-out blob there.
+    uint64_t explained = expected + repo::pack_header_size(info.entries);
+    if (info.size > explained + crypto::kX25519KeySize) info.unused_bytes += info.size - explained;
     result_.used_bytes += info.used_bytes;
     result_.unused_bytes += info.unused_bytes;
     if (info.size == 0) continue;  // missing: neither deleted nor repacked

@@ -160,6 +160,42 @@ TEST_F(RepairIndex, RepairSnapshotsKeepsWhatIsLeft) {
 // finds it. repair index --read-data leaves that blob out, repair snapshots
 // truncates the file there, check passes (the damaged copy is a note), and a
 // strict prune drops it from its pack.
+// A damaged blob just before its pack's header leaves no gap between indexed
+// blobs: prune must still see its bytes as unused and repack them away.
+TEST_F(RepairIndex, ADamagedBlobAtTheEndOfItsPackIsRepackedAway) {
+  auto b = backup();
+  repo::Node big = node_at(b.snapshot, src_ + "/big.bin");
+  ASSERT_GE(big.content.size(), 2u);
+  auto loc = *repo_->index().lookup(big.content[0]);
+  auto packs = repo_->list_packs();  // kept alive for the loop
+  ASSERT_TRUE(packs.is_ok());
+  uint64_t size = 0;
+  for (const auto& p : *packs)
+    if (p.id == loc.pack_id) size = p.size;
+  auto entries = repo_->read_pack_header(loc.pack_id, size);
+  ASSERT_TRUE(entries.is_ok()) << entries.status().message();
+  ASSERT_GE(entries->size(), 2u) << "the pack keeps indexed blobs besides the damaged one";
+  auto last = *std::max_element(entries->begin(), entries->end(),
+                                [](const repo::PackEntry& a, const repo::PackEntry& b) { return a.offset < b.offset; });
+  std::string path = dir_ / "real" + "/" + repo::pack_name(loc.pack_id);
+  std::string bytes = lifeboat::testing::read_file(path);
+  bytes[last.offset + last.length / 2] ^= 0x40;
+  lifeboat::testing::write_file(path, bytes);
+
+  auto r = repair_index(*reopen(), {.read_data = true}, ctx_);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  ASSERT_EQ(r->damaged_blobs.size(), 1u);
+  ASSERT_TRUE(repair_snapshots(*reopen(), {.forget = true}, ctx_).is_ok());
+  PruneOptions strict;
+  strict.max_unused_fraction = 0.0;
+  auto pr = prune(*reopen(), strict, ctx_);
+  ASSERT_TRUE(pr.is_ok()) << pr.status().message();
+  EXPECT_GT(pr->packs_repacked + pr->packs_unused, 0u);
+  auto after = check_all(*reopen());
+  EXPECT_TRUE(after.ok()) << ::testing::PrintToString(after.errors);
+  EXPECT_EQ(after.notes, std::vector<std::string>{}) << "the damaged copy is gone";
+}
+
 TEST_F(RepairIndex, ReadDataLeavesADamagedBlobOut) {
   auto b = backup();
   repo::Node big = node_at(b.snapshot, src_ + "/big.bin");

@@ -80,6 +80,20 @@ void PackWriter::add_stored(const PackEntry& from, ByteSpan stored) {
   entries_.push_back(e);
 }
 
+uint64_t pack_header_size(const std::vector<PackEntry>& entries) {
+  auto varint_size = [](uint64_t v) {
+    uint64_t n = 1;
+    while (v >= 0x80) {
+      v >>= 7;
+      n++;
+    }
+    return n;
+  };
+  uint64_t toc = kTocMagic.size() + varint_size(entries.size());
+  for (const auto& e : entries) toc += 2 + 32 + varint_size(e.length) + varint_size(e.raw_length);
+  return toc + kEnvelopeOverhead + 4;
+}
+
 PackWriter::Finished PackWriter::finish() {
   Bytes toc = to_bytes(kTocMagic);
   put_varint(toc, entries_.size());

@@ -89,6 +89,12 @@ Result<std::vector<PackEntry>> parse_pack_header(const RepoKeys& keys, const Id&
 // its id, here and in open_blob().
 Status open_stored(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out);
 
+// The size a pack's sealed header takes for these entries, length field
+// included, under a data key (a write-only key's box adds
+// crypto::kX25519KeySize). Prune uses it to see blob bytes that no index
+// entry covers at the end of a pack.
+uint64_t pack_header_size(const std::vector<PackEntry>& entries);
+
 // Whether sealed bytes are a box for the recovery key (a write-only key's).
 bool is_box(ByteSpan sealed);
 
