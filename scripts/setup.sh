@@ -8,6 +8,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config
   libssl-dev libzstd-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+  libcurl4-openssl-dev libexpat1-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 acl attr
 )

@@ -7,6 +7,7 @@
 #include "storage/backend.h"
 #include "storage/local_backend.h"
 #include "storage/mem_backend.h"
+#include "storage/s3_backend.h"
 
 namespace lifeboat::storage {
 namespace {
@@ -41,7 +42,12 @@ Result<std::unique_ptr<Backend>> open_backend(std::string_view location) {
     if (!mem) mem = std::make_shared<MemBackend>(std::string(location.substr(4)));
     return std::unique_ptr<Backend>(std::make_unique<SharedMem>(mem));
   }
-  for (std::string_view scheme : {"s3:", "azure:", "gs:", "sftp:", "rest:"}) {
+  if (location.starts_with("s3:")) {
+    LB_ASSIGN_OR_RETURN(S3Config config, parse_s3_location(location));
+    LB_RETURN_IF_ERROR(s3_config_from_environment(config));
+    return std::unique_ptr<Backend>(std::make_unique<S3Backend>(std::move(config)));
+  }
+  for (std::string_view scheme : {"azure:", "gs:", "sftp:", "rest:"}) {
     if (location.starts_with(scheme))
       return Status(ErrorCode::kUnsupported,
                     fmt::format("repository location \"{}\": the {} backend is not available in this build yet; "

@@ -1,0 +1,376 @@
+#include "storage/s3_backend.h"
+
+#include <expat.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "crypto/keyed_hash.h"
+#include "storage/object_name.h"
+#include "util/encoding.h"
+
+namespace lifeboat::storage {
+namespace {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+// The text of every element, by its path ("ListBucketResult/Contents/Key"),
+// in document order. Enough for S3's small, flat responses.
+struct XmlElements {
+  std::vector<std::pair<std::string, std::string>> items;
+  std::vector<std::string> stack;
+  std::string text;
+};
+
+void XMLCALL xml_start(void* user, const XML_Char* name, const XML_Char**) {
+  auto* x = static_cast<XmlElements*>(user);
+  x->stack.emplace_back(name);
+  x->text.clear();
+}
+
+void XMLCALL xml_end(void* user, const XML_Char*) {
+  auto* x = static_cast<XmlElements*>(user);
+  std::string path;
+  for (const auto& s : x->stack) path += (path.empty() ? "" : "/") + s;
+  x->items.emplace_back(std::move(path), std::move(x->text));
+  x->text.clear();
+  x->stack.pop_back();
+}
+
+void XMLCALL xml_text(void* user, const XML_Char* s, int len) {
+  static_cast<XmlElements*>(user)->text.append(s, static_cast<size_t>(len));
+}
+
+Result<XmlElements> parse_xml(ByteSpan body) {
+  XmlElements x;
+  XML_Parser p = XML_ParserCreate(nullptr);
+  if (!p) return Status(ErrorCode::kInternal, "XML_ParserCreate failed");
+  XML_SetUserData(p, &x);
+  XML_SetElementHandler(p, xml_start, xml_end);
+  XML_SetCharacterDataHandler(p, xml_text);
+  bool ok = XML_Parse(p, reinterpret_cast<const char*>(body.data()), static_cast<int>(body.size()), 1) ==
+            XML_STATUS_OK;
+  std::string err = ok ? "" : XML_ErrorString(XML_GetErrorCode(p));
+  XML_ParserFree(p);
+  if (!ok) return Status(ErrorCode::kUnavailable, "malformed XML response: " + err);
+  return x;
+}
+
+std::string xml_value(const XmlElements& x, std::string_view path) {
+  for (const auto& [p, v] : x.items)
+    if (p == path) return v;
+  return "";
+}
+
+// A section of an AWS INI file: "[name]" (credentials) or "[profile name]"
+// (config; "[default]" there too).
+std::map<std::string, std::string> ini_section(const std::string& path, const std::string& section) {
+  std::map<std::string, std::string> out;
+  std::ifstream in(path);
+  std::string line;
+  bool inside = false;
+  auto trim = [](std::string s) {
+    s.erase(0, s.find_first_not_of(" \t\r"));
+    s.erase(s.find_last_not_of(" \t\r") + 1);
+    return s;
+  };
+  while (std::getline(in, line)) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line.front() == '[' && line.back() == ']') {
+      std::string name = trim(line.substr(1, line.size() - 2));
+      if (name.starts_with("profile ")) name = trim(name.substr(8));
+      inside = name == section;
+      continue;
+    }
+    auto eq = line.find('=');
+    if (inside && eq != std::string::npos) out[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+  }
+  return out;
+}
+
+std::string sha256_hex(ByteSpan data) {
+  auto d = crypto::sha256(data);
+  return hex_encode(ByteSpan(d.data(), d.size()));
+}
+
+}  // namespace
+
+Result<S3Config> parse_s3_location(std::string_view location) {
+  auto bad = [&](std::string_view why) {
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("invalid S3 location \"{}\": {} (use s3:https://HOST[:PORT]/BUCKET[/PREFIX] or "
+                              "s3:BUCKET[/PREFIX] for AWS)",
+                              location, why));
+  };
+  if (!location.starts_with("s3:")) return bad("it does not start with s3:");
+  std::string_view rest = location.substr(3);
+  S3Config c;
+  if (rest.starts_with("http://") || rest.starts_with("https://")) {
+    size_t host_start = rest.find("//") + 2;
+    size_t slash = rest.find('/', host_start);
+    if (slash == std::string_view::npos || slash == host_start) return bad("no bucket after the host");
+    c.endpoint = std::string(rest.substr(0, slash));
+    rest = rest.substr(slash + 1);
+    c.path_style = true;
+  } else {
+    c.path_style = false;  // AWS: the endpoint follows from the region
+  }
+  size_t slash = rest.find('/');
+  c.bucket = std::string(rest.substr(0, slash));
+  if (c.bucket.empty()) return bad("no bucket");
+  if (slash != std::string_view::npos) {
+    std::string prefix(rest.substr(slash + 1));
+    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+    if (!prefix.empty()) c.prefix = prefix + "/";
+  }
+  for (char ch : c.bucket)
+    if (!(std::islower(static_cast<unsigned char>(ch)) || std::isdigit(static_cast<unsigned char>(ch)) || ch == '-' ||
+          ch == '.' || ch == '_'))
+      return bad("a bucket name has lower-case letters, digits, '-', '.' and '_' only");
+  return c;
+}
+
+Status s3_config_from_environment(S3Config& c) {
+  std::string home = env("HOME");
+  std::string profile = env("AWS_PROFILE");
+  if (profile.empty()) profile = "default";
+  std::string cred_file = env("AWS_SHARED_CREDENTIALS_FILE");
+  if (cred_file.empty() && !home.empty()) cred_file = home + "/.aws/credentials";
+  std::string config_file = env("AWS_CONFIG_FILE");
+  if (config_file.empty() && !home.empty()) config_file = home + "/.aws/config";
+
+  c.access_key = env("AWS_ACCESS_KEY_ID");
+  c.secret_key = env("AWS_SECRET_ACCESS_KEY");
+  c.session_token = env("AWS_SESSION_TOKEN");
+  if (c.access_key.empty() || c.secret_key.empty()) {
+    auto sec = ini_section(cred_file, profile);
+    c.access_key = sec["aws_access_key_id"];
+    c.secret_key = sec["aws_secret_access_key"];
+    c.session_token = sec["aws_session_token"];
+  }
+  if (c.access_key.empty() || c.secret_key.empty())
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or put profile "
+                              "\"{}\" in {}",
+                              profile, cred_file.empty() ? "~/.aws/credentials" : cred_file));
+  std::string region = env("AWS_REGION");
+  if (region.empty()) region = env("AWS_DEFAULT_REGION");
+  if (region.empty()) region = ini_section(config_file, profile)["region"];
+  if (!region.empty()) c.region = region;
+  if (c.endpoint.empty()) c.endpoint = "https://s3." + c.region + ".amazonaws.com";
+  c.http.ca_bundle = env("LIFEBOAT_S3_CA_BUNDLE");
+  if (c.http.ca_bundle.empty()) c.http.ca_bundle = env("AWS_CA_BUNDLE");
+  c.sse = env("LIFEBOAT_S3_SSE");
+  c.data_storage_class = env("LIFEBOAT_S3_STORAGE_CLASS_DATA");
+  return Status::ok();
+}
+
+S3Backend::S3Backend(S3Config config) : config_(std::move(config)), http_(config_.http) {}
+
+std::string S3Backend::location() const {
+  if (!config_.path_style) return fmt::format("s3:{}/{}", config_.bucket, config_.prefix);
+  return fmt::format("s3:{}/{}/{}", config_.endpoint, config_.bucket, config_.prefix);
+}
+
+std::string S3Backend::bucket_url() const {
+  if (config_.path_style) return config_.endpoint + "/" + config_.bucket;
+  std::string host = config_.endpoint.substr(config_.endpoint.find("//") + 2);
+  return config_.endpoint.substr(0, config_.endpoint.find("//") + 2) + config_.bucket + "." + host;
+}
+
+std::string S3Backend::object_url(std::string_view name) const {
+  return bucket_url() + "/" + uri_encode(config_.prefix + std::string(name), /*keep_slash=*/true);
+}
+
+HttpRequest S3Backend::signed_request(std::string method, std::string url, ByteSpan body) const {
+  HttpRequest r;
+  r.method = std::move(method);
+  r.url = std::move(url);
+  r.body = body;
+  r.headers.push_back("x-amz-content-sha256: " + sha256_hex(body));
+  if (!config_.session_token.empty()) r.headers.push_back("x-amz-security-token: " + config_.session_token);
+  r.aws_sigv4 = "aws:amz:" + config_.region + ":s3";
+  r.userpwd = config_.access_key + ":" + config_.secret_key;
+  return r;
+}
+
+Status S3Backend::error_for(const HttpResponse& head, std::string_view what, const std::string& head_url) {
+  // A HEAD response has no body to say why: ask again with a GET of one byte.
+  HttpResponse got;
+  const HttpResponse* use = &head;
+  if (head.status == 403 && head.body.empty() && !head_url.empty()) {
+    HttpRequest again = signed_request("GET", head_url);
+    again.headers.push_back("Range: bytes=0-0");
+    if (http_.perform(again, got).is_ok() && got.status == 403) use = &got;
+  }
+  const HttpResponse& r = *use;
+  std::string code, message;
+  if (!r.body.empty())
+    if (auto x = parse_xml(r.body); x.is_ok()) {
+      code = xml_value(*x, "Error/Code");
+      message = xml_value(*x, "Error/Message");
+    }
+  std::string detail = code.empty() ? fmt::format("HTTP {}", r.status) : fmt::format("HTTP {} {}", r.status, code);
+  if (!message.empty()) detail += ": " + message;
+  std::string bucket = config_.bucket;
+  if (code == "NoSuchBucket")
+    return Status(ErrorCode::kNoRepository,
+                  fmt::format("{}: bucket \"{}\" does not exist at {} (create the repository with `lifeboat init`, "
+                              "or check the location)",
+                              what, bucket, config_.endpoint));
+  if (code == "SignatureDoesNotMatch")
+    return Status(ErrorCode::kPermission, fmt::format("{}: {} (check AWS_SECRET_ACCESS_KEY)", what, detail));
+  if (code == "InvalidAccessKeyId")
+    return Status(ErrorCode::kPermission, fmt::format("{}: {} (check AWS_ACCESS_KEY_ID)", what, detail));
+  if (r.status == 403)
+    return Status(ErrorCode::kPermission,
+                  fmt::format("{}: access to bucket \"{}\" denied ({}); check the credentials and the bucket policy",
+                              what, bucket, detail));
+  if (r.status == 404) return Status(ErrorCode::kNotFound, fmt::format("{}: not found", what));
+  if (r.status == 301 || code == "PermanentRedirect" || code == "AuthorizationHeaderMalformed") {
+    std::string region = r.header("x-amz-bucket-region");
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("{}: bucket \"{}\" is in {} region, not {}: set AWS_REGION", what, bucket,
+                              region.empty() ? "another" : "the " + region, config_.region));
+  }
+  return Status(ErrorCode::kIo, fmt::format("{}: {}", what, detail));
+}
+
+Status S3Backend::create() {
+  HttpResponse r;
+  LB_RETURN_IF_ERROR(http_.perform_with_retry(signed_request("HEAD", bucket_url()), r));
+  if (r.status == 404) {
+    Bytes body;
+    if (config_.region != "us-east-1")
+      body = to_bytes(fmt::format("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                                  "<LocationConstraint>{}</LocationConstraint></CreateBucketConfiguration>",
+                                  config_.region));
+    LB_RETURN_IF_ERROR(http_.perform_with_retry(signed_request("PUT", bucket_url(), body), r));
+    // Created, or created meanwhile by another process of ours.
+    if (r.status != 200 && !(r.status == 409 && r.body.size() && to_string(r.body).find("BucketAlreadyOwnedByYou") !=
+                                                                     std::string::npos))
+      return error_for(r, fmt::format("unable to create bucket \"{}\"", config_.bucket));
+  } else if (r.status != 200) {
+    return error_for(r, fmt::format("bucket \"{}\"", config_.bucket), bucket_url());
+  }
+  LB_ASSIGN_OR_RETURN(auto existing, list(""));
+  if (!existing.empty())
+    return Status(ErrorCode::kAlreadyExists, fmt::format("{} is not empty", location()));
+  return Status::ok();
+}
+
+Result<std::vector<ObjectInfo>> S3Backend::list(std::string_view prefix) {
+  if (!valid_list_prefix(prefix)) return std::vector<ObjectInfo>{};
+  std::vector<ObjectInfo> out;
+  std::string full = config_.prefix + std::string(prefix);
+  std::string token;
+  for (;;) {
+    // The query in canonical (sorted, encoded) form, as Signature V4 signs it.
+    std::string query;
+    if (!token.empty()) query += "continuation-token=" + uri_encode(token, false) + "&";
+    query += fmt::format("list-type=2&max-keys={}&prefix={}", config_.list_page_size, uri_encode(full, false));
+    HttpResponse r;
+    Status s = http_.perform_with_retry(signed_request("GET", bucket_url() + "/?" + query), r,
+                                        [](const HttpResponse& resp) -> Status {
+                                          if (resp.status != 200) return Status::ok();
+                                          return parse_xml(resp.body).status();  // truncated XML: retry
+                                        });
+    LB_RETURN_IF_ERROR(s);
+    if (r.status != 200) return error_for(r, "unable to list " + location() + std::string(prefix));
+    LB_ASSIGN_OR_RETURN(XmlElements x, parse_xml(r.body));
+    std::string key;
+    for (const auto& [path, value] : x.items) {
+      if (path == "ListBucketResult/Contents/Key") key = value;
+      if (path == "ListBucketResult/Contents/Size" && key.starts_with(config_.prefix)) {
+        std::string name = key.substr(config_.prefix.size());
+        if (valid_object_name(name)) out.push_back({name, std::strtoull(value.c_str(), nullptr, 10)});
+        key.clear();
+      }
+    }
+    if (xml_value(x, "ListBucketResult/IsTruncated") != "true") break;
+    token = xml_value(x, "ListBucketResult/NextContinuationToken");
+    if (token.empty()) return Status(ErrorCode::kIo, "S3 listing is truncated but has no continuation token");
+  }
+  return out;
+}
+
+Result<Bytes> S3Backend::read(std::string_view name, uint64_t offset, uint64_t length) {
+  Bytes out;
+  LB_RETURN_IF_ERROR(read_into(name, offset, length, out));
+  return out;
+}
+
+Status S3Backend::read_into(std::string_view name, uint64_t offset, uint64_t length, Bytes& out) {
+  out.clear();
+  if (!valid_object_name(name)) return invalid_object_name(name);
+  HttpRequest req = signed_request("GET", object_url(name));
+  if (offset > 0 || length != kToEnd) {
+    if (length == 0) {
+      LB_RETURN_IF_ERROR(stat(name).status());
+      return Status::ok();
+    }
+    std::string last = length == kToEnd || offset + length < offset ? "" : std::to_string(offset + length - 1);
+    req.headers.push_back(fmt::format("Range: bytes={}-{}", offset, last));
+  }
+  HttpResponse r;
+  // A response shorter than it says (a dropped connection) is retried, never returned.
+  auto whole = [&](const HttpResponse& resp) -> Status {
+    if (resp.status != 200 && resp.status != 206) return Status::ok();
+    std::string len = resp.header("content-length");
+    if (!len.empty() && std::strtoull(len.c_str(), nullptr, 10) != resp.body.size())
+      return Status(ErrorCode::kUnavailable, fmt::format("short read of {}", name));
+    if (resp.status == 206 && !resp.header("content-range").starts_with(fmt::format("bytes {}-", offset)))
+      return Status(ErrorCode::kUnavailable, fmt::format("wrong range returned for {}", name));
+    if (resp.status == 200 && offset > 0)
+      return Status(ErrorCode::kUnavailable, fmt::format("range ignored for {}", name));
+    return Status::ok();
+  };
+  LB_RETURN_IF_ERROR(http_.perform_with_retry(req, r, whole));
+  if (r.status == 416) return Status::ok();  // offset at or past the end
+  if (r.status != 200 && r.status != 206) return error_for(r, "unable to read " + std::string(name));
+  out = std::move(r.body);
+  if (r.status == 200 && length != kToEnd && out.size() > length) out.resize(length);  // range ignored
+  return Status::ok();
+}
+
+Status S3Backend::write(std::string_view name, ByteSpan data) {
+  if (!valid_object_name(name)) return invalid_object_name(name);
+  HttpRequest req = signed_request("PUT", object_url(name), data);
+  if (!config_.sse.empty()) req.headers.push_back("x-amz-server-side-encryption: " + config_.sse);
+  if (!config_.data_storage_class.empty() && name.starts_with("data/"))
+    req.headers.push_back("x-amz-storage-class: " + config_.data_storage_class);
+  HttpResponse r;
+  LB_RETURN_IF_ERROR(http_.perform_with_retry(req, r));
+  if (r.status != 200) return error_for(r, "unable to write " + std::string(name));
+  return Status::ok();
+}
+
+Status S3Backend::remove(std::string_view name) {
+  if (!valid_object_name(name)) return invalid_object_name(name);
+  // S3 answers 204 for a missing object too: the contract wants kNotFound.
+  LB_RETURN_IF_ERROR(stat(name).status());
+  HttpResponse r;
+  LB_RETURN_IF_ERROR(http_.perform_with_retry(signed_request("DELETE", object_url(name)), r));
+  if (r.status != 204 && r.status != 200) return error_for(r, "unable to remove " + std::string(name));
+  return Status::ok();
+}
+
+Result<ObjectInfo> S3Backend::stat(std::string_view name) {
+  if (!valid_object_name(name)) return invalid_object_name(name);
+  HttpResponse r;
+  std::string url = object_url(name);
+  LB_RETURN_IF_ERROR(http_.perform_with_retry(signed_request("HEAD", url), r));
+  if (r.status == 404) return Status(ErrorCode::kNotFound, fmt::format("{} not found in {}", name, location()));
+  if (r.status != 200) return error_for(r, "unable to stat " + std::string(name), url);
+  return ObjectInfo{std::string(name), std::strtoull(r.header("content-length").c_str(), nullptr, 10)};
+}
+
+}  // namespace lifeboat::storage
