@@ -1,6 +1,9 @@
 #include "storage/http.h"
 
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -26,11 +29,29 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+struct HeaderSink {
+  curl_socket_t* fd;  // the handle's connection, from on_socket
+  HttpResponse* response;
+};
+
+int on_socket(void* user, curl_socket_t fd, curlsocktype) {
+  *static_cast<curl_socket_t*>(user) = fd;
+  return CURL_SOCKOPT_OK;
+}
+
 size_t on_header(char* data, size_t size, size_t n, void* user) {
-  auto* resp = static_cast<HttpResponse*>(user);
+  auto* sink = static_cast<HeaderSink*>(user);
+  HttpResponse* resp = sink->response;
   std::string_view line(data, size * n);
   if (line.starts_with("HTTP/")) {
     resp->headers.clear();  // a new response (after 100 Continue or a redirect)
+    // ACK the headers now: a server that writes headers and a small body
+    // separately (Nagle on its side) would otherwise wait for our delayed
+    // ACK, 40 ms per request on a reused connection.
+    if (*sink->fd != CURL_SOCKET_BAD) {
+      int one = 1;
+      ::setsockopt(*sink->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+    }
     return size * n;
   }
   auto colon = line.find(':');
@@ -85,6 +106,7 @@ bool permanent(CURLcode c) {
 
 struct HttpClient::Handle {
   CURL* curl = nullptr;
+  curl_socket_t fd = CURL_SOCKET_BAD;  // of its (reused) connection
   Handle() : curl(curl_easy_init()) {}
   ~Handle() {
     if (curl) curl_easy_cleanup(curl);
@@ -145,8 +167,11 @@ Status HttpClient::perform(const HttpRequest& req, HttpResponse& out) {
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, options_.low_speed_time_s);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &out.body);
+  HeaderSink sink{&h->fd, &out};
+  curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_socket);
+  curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, &h->fd);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &out);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
   if (!options_.ca_bundle.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_bundle.c_str());
   if (!req.aws_sigv4.empty()) {
     curl_easy_setopt(c, CURLOPT_AWS_SIGV4, req.aws_sigv4.c_str());

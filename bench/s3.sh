@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Backup and restore to S3 on loopback: lifeboat and restic side by side, on the same data,
+# against the same server (Ceph's RADOS Gateway from ../shared/services), in one run.
+#
+# Usage: bench/s3.sh [TOOL...]             (default: lifeboat restic)
+# Env:   DATASET       the tree to back up (default: the 1.7 GB dataset of
+#                      ../shared/bench/gen_dataset.sh from /tmp/bench/pristine or
+#                      /tmp/bench-compare/full/pristine; e.g. /tmp/bench-compare/small/pristine)
+#        WORK          scratch dir (default /tmp/bench-s3)
+#        LIFEBOAT_BIN  the binary to measure (default: <checkout>/build/lifeboat)
+#
+# For each tool, in a bucket of its own: init, backup (timed), an unchanged second backup
+# (timed), restore of the first snapshot into an empty directory (timed; then compared with
+# the dataset). Requests are counted from the gateway's log (one line per request), so both
+# tools are counted the same way; "req/GiB" divides by the dataset's size.
+# Results: $WORK/results/<timestamp>/{s3.csv,report.md}; the report is printed.
+set -euo pipefail
+BENCH_DIR="$(cd "$(dirname "$0")" && pwd)"
+CHECKOUT="$(cd "$BENCH_DIR/.." && pwd)"
+SERVICES="${LIFEBOAT_SERVICES:-$CHECKOUT/../shared/services}"
+WORK="${WORK:-/tmp/bench-s3}"
+LIFEBOAT_BIN="${LIFEBOAT_BIN:-$CHECKOUT/build/lifeboat}"
+TOOLS=("$@"); [ ${#TOOLS[@]} -gt 0 ] || TOOLS=(lifeboat restic)
+export LIFEBOAT_PASSWORD=bench RESTIC_PASSWORD=bench
+
+log() { echo "[$(date +%T)] $*" >&2; }
+die() { echo "error: $*" >&2; exit 1; }
+[ -x "$LIFEBOAT_BIN" ] || die "no lifeboat binary at $LIFEBOAT_BIN (build it, or set LIFEBOAT_BIN)"
+if [ -z "${DATASET:-}" ]; then
+  for d in /tmp/bench/pristine /tmp/bench-compare/full/pristine; do
+    if [ -d "$d/src" ] && [ ! -e "$d/src/newpkg" ]; then DATASET=$d; break; fi
+  done
+fi
+[ -n "${DATASET:-}" ] && [ -d "$DATASET" ] || die "no dataset: set DATASET, or run bench/compare.sh once to make one"
+bytes=$(find "$DATASET" -type f -printf '%s\n' | awk '{s+=$1} END{printf "%d\n", s}')
+log "dataset $DATASET ($bytes bytes)"
+
+mkdir -p "$WORK"
+RGW="$WORK/rgw"
+bash "$SERVICES/ceph-rgw.sh" destroy "$RGW" >/dev/null 2>&1 || true
+trap 'bash "$SERVICES/ceph-rgw.sh" destroy "$RGW" >/dev/null 2>&1 || true' EXIT
+CEPH_STORE_GB=32 bash "$SERVICES/ceph-rgw.sh" start "$RGW" >/dev/null
+set -a; . "$RGW/s3.env"; set +a
+RGWLOG=$(ls "$RGW"/log/*rgw*.log | head -1)
+requests() { grep -c 'beast: .* HTTP/1.1"' "$RGWLOG" || true; }
+
+RESULTS="$WORK/results/$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$RESULTS"
+ln -sfn "$RESULTS" "$WORK/results/latest"
+CSV="$RESULTS/s3.csv"
+echo "tool,step,wall_s,max_rss_kib,requests" >"$CSV"
+
+# timed TOOL STEP CMD...: runs CMD under /usr/bin/time, appends a CSV row.
+timed() {
+  local tool=$1 step=$2; shift 2
+  local before after
+  before=$(requests)
+  /usr/bin/time -f '%e %M' -o "$RESULTS/time.tmp" "$@" >"$RESULTS/$tool-$step.log" 2>&1 ||
+    die "$tool $step failed (see $RESULTS/$tool-$step.log)"
+  sleep 1  # the gateway logs a request after answering it
+  after=$(requests)
+  read -r wall rss <"$RESULTS/time.tmp"
+  echo "$tool,$step,$wall,$rss,$((after - before))" >>"$CSV"
+  log "$tool $step: ${wall}s, ${rss} KiB, $((after - before)) requests"
+}
+
+for tool in "${TOOLS[@]}"; do
+  target="$WORK/restore-$tool"
+  rm -rf "$target"
+  case "$tool" in
+    lifeboat)
+      repo="s3:$S3_ENDPOINT/lifeboat-bench"
+      "$LIFEBOAT_BIN" -r "$repo" init >/dev/null
+      timed lifeboat backup "$LIFEBOAT_BIN" -r "$repo" --no-cache -q backup "$DATASET"
+      timed lifeboat backup2 "$LIFEBOAT_BIN" -r "$repo" -q backup "$DATASET"
+      snap=$("$LIFEBOAT_BIN" -r "$repo" --json snapshots | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+      timed lifeboat restore "$LIFEBOAT_BIN" -r "$repo" -q restore "$snap" --target "$target"
+      restored="$target$DATASET"
+      ;;
+    restic)
+      command -v restic >/dev/null || die "restic is not installed (scripts/setup.sh --bench)"
+      export RESTIC_REPOSITORY="s3:$S3_ENDPOINT/restic-bench"
+      restic init >/dev/null
+      timed restic backup restic backup -q --no-cache "$DATASET"
+      timed restic backup2 restic backup -q "$DATASET"
+      snap=$(restic snapshots --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+      timed restic restore restic restore -q "$snap" --target "$target"
+      restored="$target$DATASET"
+      ;;
+    *) die "unknown tool $tool" ;;
+  esac
+  diff -r -q "$DATASET" "$restored" >/dev/null || die "$tool: the restored tree differs from the dataset"
+  rm -rf "$target"
+done
+
+python3 - "$CSV" "$bytes" >"$RESULTS/report.md" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+gib = int(sys.argv[2]) / 2**30
+by = {(r["tool"], r["step"]): r for r in rows}
+tools = sorted({r["tool"] for r in rows}, key=lambda t: t != "lifeboat")
+print("| step | " + " | ".join(f"{t} s | {t} MB/s | {t} req/GiB | {t} RSS MiB" for t in tools) +
+      (" | restic/lifeboat time |" if "restic" in tools and "lifeboat" in tools else " |"))
+print("|---" * (1 + 4 * len(tools) + (1 if len(tools) > 1 else 0)) + "|")
+for step in ("backup", "backup2", "restore"):
+    cells = []
+    for t in tools:
+        r = by.get((t, step))
+        if not r:
+            cells += ["-"] * 4
+            continue
+        wall = float(r["wall_s"])
+        cells += [f"{wall:.2f}", f"{gib * 1024 / wall:.0f}" if wall else "-",
+                  f"{int(r['requests']) / gib:.0f}", f"{int(r['max_rss_kib']) / 1024:.0f}"]
+    ratio = ""
+    if ("restic", step) in by and ("lifeboat", step) in by:
+        ratio = f" {float(by[('restic', step)]['wall_s']) / float(by[('lifeboat', step)]['wall_s']):.2f}x |"
+    print(f"| {step} | " + " | ".join(cells) + (" |" + ratio if ratio else " |"))
+PY
+cat "$RESULTS/report.md"
