@@ -417,6 +417,7 @@ Result<BackupResult> Archiver::archive() {
 
   repo::BlobSaver::Options so;
   so.workers = workers_;
+  so.uploaders = repo_->connections();
   saver_ = std::make_unique<repo::BlobSaver>(*repo_, so);
 
   std::thread counter;

@@ -232,6 +232,7 @@ Result<CopyResult> Copier::run() {
   for (const auto& s : todo) {
     repo::BlobSaver::Options so;
     so.workers = std::max(1, options_.workers);
+    so.uploaders = dst_.connections();
     saver_ = std::make_unique<repo::BlobSaver>(dst_, so);
     repo::Snapshot copy = s;
     Status walked;

@@ -481,8 +481,10 @@ Result<RestoreResult> Restorer::run() {
     return Status(ErrorCode::kNotFound, "nothing in the snapshot matches the --include patterns");
 
   // Phase 2: data, pack by pack, in parallel.
-  int workers = options_.workers > 0 ? options_.workers
-                                     : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  // (At least as many as the backend wants requests in flight.)
+  int workers = options_.workers > 0
+                    ? options_.workers
+                    : std::max(repo_.connections(), static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
   // Packs are planned in tree order, so neighbouring packs feed the same
   // files. Each worker starts on its own contiguous share (workers writing
   // into one file serialise on its inode lock) and then helps the others.

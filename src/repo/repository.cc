@@ -44,6 +44,8 @@ Repository::~Repository() = default;
 
 std::string Repository::location() const { return backend_->location(); }
 
+int Repository::connections() const { return backend_->connections(); }
+
 Result<std::unique_ptr<Repository>> Repository::create(std::string_view location, std::string_view password,
                                                        const CreateOptions& options, const Clock& clock) {
   LB_ASSIGN_OR_RETURN(auto backend, storage::open_backend(location));
@@ -441,7 +443,14 @@ std::optional<BlobLocation> Repository::locate(const Id& id) const {
 Result<Bytes> Repository::read_blob(const Id& id) const {
   auto loc = locate(id);
   if (!loc) return Status(ErrorCode::kNotFound, fmt::format("blob {} is not in the index", id.short_hex()));
-  LB_ASSIGN_OR_RETURN(Bytes sealed, read_pack(loc->pack_id, loc->entry.offset, loc->entry.length));
+  Bytes sealed;
+  if (loc->entry.type == BlobType::kTree && connections() > 1) {
+    LB_ASSIGN_OR_RETURN(auto pack, tree_pack(loc->pack_id));
+    uint64_t end = std::min<uint64_t>(pack->size(), uint64_t{loc->entry.offset} + loc->entry.length);
+    if (loc->entry.offset < end) sealed.assign(pack->begin() + loc->entry.offset, pack->begin() + static_cast<ptrdiff_t>(end));
+  } else {
+    LB_ASSIGN_OR_RETURN(sealed, read_pack(loc->pack_id, loc->entry.offset, loc->entry.length));
+  }
   if (sealed.size() != loc->entry.length)
     return Status(ErrorCode::kCorrupt,
                   fmt::format("pack {} is truncated (blob {})", loc->pack_id.short_hex(), id.short_hex()));
@@ -450,6 +459,30 @@ Result<Bytes> Repository::read_blob(const Id& id) const {
   if (!s.is_ok())
     return s.with_context(fmt::format("blob {} in pack {}", id.short_hex(), loc->pack_id.short_hex()));
   return out;
+}
+
+Result<std::shared_ptr<const Bytes>> Repository::tree_pack(const Id& pack_id) const {
+  {
+    std::lock_guard lock(tree_packs_mu_);
+    for (auto it = tree_packs_.begin(); it != tree_packs_.end(); ++it)
+      if (it->first == pack_id) {
+        tree_packs_.splice(tree_packs_.begin(), tree_packs_, it);
+        return tree_packs_.front().second;
+      }
+  }
+  LB_ASSIGN_OR_RETURN(Bytes data, read_pack(pack_id));
+  auto pack = std::make_shared<const Bytes>(std::move(data));
+  std::lock_guard lock(tree_packs_mu_);
+  tree_packs_.emplace_front(pack_id, pack);
+  size_t total = 0;
+  for (auto it = tree_packs_.begin(); it != tree_packs_.end(); ++it) {
+    total += it->second->size();
+    if (total > kTreePackCacheBytes && it != tree_packs_.begin()) {
+      tree_packs_.erase(it, tree_packs_.end());
+      break;
+    }
+  }
+  return pack;
 }
 
 Result<Tree> Repository::load_tree(const Id& id) const {

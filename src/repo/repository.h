@@ -13,7 +13,9 @@
 
 #include <atomic>
 #include <functional>
+#include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,6 +86,8 @@ class Repository {
   const Id& key_id() const { return key_id_; }
   const Clock& clock() const { return clock_; }
   std::string location() const;
+  // Requests to keep in flight against the backend (storage::Backend).
+  int connections() const;
   Index& index() { return *index_; }
   const Index& index() const { return *index_; }
 
@@ -224,6 +228,13 @@ class Repository {
   std::unique_ptr<Index> index_;
   std::unique_ptr<Index> condemned_;
   bool condemned_unreadable_ = false;
+  // Whole tree packs read for read_blob() from object stores, where one
+  // request per tree would cost a round trip each (a restore walks
+  // thousands): the most recently used ones, up to kTreePackCacheBytes.
+  static constexpr size_t kTreePackCacheBytes = 64u << 20;
+  Result<std::shared_ptr<const Bytes>> tree_pack(const Id& pack_id) const;
+  mutable std::mutex tree_packs_mu_;
+  mutable std::list<std::pair<Id, std::shared_ptr<const Bytes>>> tree_packs_;  // newest first
 };
 
 }  // namespace lifeboat::repo

@@ -457,5 +457,39 @@ TEST_F(RepositoryData, SnapshotCannotBeRenamed) {
   EXPECT_EQ(repo().load_snapshot(other).status().code(), ErrorCode::kCorrupt);
 }
 
+// From an object store (connections() > 1) a tree read brings its whole
+// pack, so a walk over many trees costs a request per tree pack, not per tree.
+TEST(Repository, TreesFromAnObjectStoreComeAPackAtATime) {
+  FakeClock clock(kT0);
+  for (int connections : {1, 4}) {
+    MemRepo m = make_mem_repo(clock, lifeboat::testing::cheap_options(), "pw", "trees" + std::to_string(connections));
+    Repository& r = *m.repo;
+    PackWriter w(r.keys(), 3);
+    std::vector<Id> ids;
+    for (int i = 0; i < 10; ++i) {
+      Tree t;
+      Node n;
+      n.name = "file" + std::to_string(i);
+      t.nodes.push_back(n);
+      Bytes plain = encode_tree(t);
+      ids.push_back(r.keys().blob_id(plain));
+      w.add(BlobType::kTree, ids.back(), plain);
+    }
+    auto f = w.finish();
+    ASSERT_TRUE(r.write_pack(f.pack_id, *f.data).is_ok());
+    ASSERT_TRUE(r.write_index({{f.pack_id, f.entries}}).is_ok());
+    ASSERT_TRUE(r.load_index().is_ok());
+    m.backend->connections_ = connections;
+    uint64_t before = m.backend->reads;
+    for (int round = 0; round < 2; ++round)
+      for (int i = 0; i < 10; ++i) {
+        auto t = r.load_tree(ids[static_cast<size_t>(i)]);
+        ASSERT_TRUE(t.is_ok()) << t.status().message();
+        EXPECT_EQ(t->nodes[0].name, "file" + std::to_string(i));
+      }
+    EXPECT_EQ(m.backend->reads - before, connections == 1 ? 20u : 1u) << connections;
+  }
+}
+
 }  // namespace
 }  // namespace lifeboat::repo

@@ -63,6 +63,10 @@ class Backend {
     return Status::ok();
   }
 
+  // How many requests callers should keep in flight: 1 for a local disk,
+  // more for object stores, where each request waits on the network.
+  virtual int connections() const { return 1; }
+
   virtual Status write(std::string_view name, ByteSpan data) = 0;
   virtual Status remove(std::string_view name) = 0;
   virtual Result<ObjectInfo> stat(std::string_view name) = 0;

@@ -170,6 +170,13 @@ Status s3_config_from_environment(S3Config& c) {
   if (c.http.ca_bundle.empty()) c.http.ca_bundle = env("AWS_CA_BUNDLE");
   c.sse = env("LIFEBOAT_S3_SSE");
   c.data_storage_class = env("LIFEBOAT_S3_STORAGE_CLASS_DATA");
+  if (std::string n = env("LIFEBOAT_CONNECTIONS"); !n.empty()) {
+    int v = std::atoi(n.c_str());
+    if (v < 1 || v > 64)
+      return Status(ErrorCode::kInvalidArgument,
+                    fmt::format("--connections / LIFEBOAT_CONNECTIONS must be 1 to 64, not \"{}\"", n));
+    c.connections = v;
+  }
   return Status::ok();
 }
 

@@ -41,6 +41,7 @@ struct S3Config {
   std::string sse;                 // x-amz-server-side-encryption, if set
   std::string data_storage_class;  // x-amz-storage-class of data/ objects, if set
   int list_page_size = 1000;       // max-keys per ListObjectsV2 request
+  int connections = 5;             // requests in flight (--connections, LIFEBOAT_CONNECTIONS)
   HttpOptions http;
 };
 
@@ -62,6 +63,7 @@ class S3Backend final : public Backend {
   Status write(std::string_view name, ByteSpan data) override;
   Status remove(std::string_view name) override;
   Result<ObjectInfo> stat(std::string_view name) override;
+  int connections() const override { return config_.connections; }
 
   const HttpClient& http() const { return http_; }
 

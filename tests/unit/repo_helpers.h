@@ -3,6 +3,7 @@
 // write-fault hook, and cheap creation options.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,11 +20,17 @@ class SharedBackend final : public storage::Backend {
  public:
   explicit SharedBackend(std::shared_ptr<storage::Backend> inner) : inner_(std::move(inner)) {}
   std::function<Status(std::string_view name)> write_fault;
+  int connections_ = 1;              // what connections() reports (an object store's > 1)
+  std::atomic<uint64_t> reads{0};    // read() calls
 
   std::string location() const override { return inner_->location(); }
   Status create() override { return inner_->create(); }
   Result<std::vector<storage::ObjectInfo>> list(std::string_view p) override { return inner_->list(p); }
-  Result<Bytes> read(std::string_view n, uint64_t o, uint64_t l) override { return inner_->read(n, o, l); }
+  Result<Bytes> read(std::string_view n, uint64_t o, uint64_t l) override {
+    reads++;
+    return inner_->read(n, o, l);
+  }
+  int connections() const override { return connections_; }
   Status write(std::string_view n, ByteSpan d) override {
     if (write_fault) LB_RETURN_IF_ERROR(write_fault(n));
     return inner_->write(n, d);

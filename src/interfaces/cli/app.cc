@@ -1,6 +1,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "interfaces/cli/cli.h"
@@ -51,6 +53,9 @@ int run(int argc, char** argv) {
                  "Run a shell command whose output is the password (env LIFEBOAT_PASSWORD_COMMAND)");
   app.add_option("--cache-dir", g.cache_dir, "Local cache directory (env LIFEBOAT_CACHE_DIR; default ~/.cache/lifeboat)");
   app.add_flag("--no-cache", g.no_cache, "Do not use the local files cache (every file is read)");
+  app.add_option("--connections", g.connections,
+                 "Requests in flight to an object store (env LIFEBOAT_CONNECTIONS; default 5; local disks use 1)")
+      ->check(CLI::Range(1, 64));
   app.add_flag("--json", g.json, "Machine-readable JSON output");
   app.add_flag("-q,--quiet", g.quiet, "Print only errors and the result");
   app.add_flag("-v,--verbose", g.verbose, "Print more detail");
@@ -109,6 +114,8 @@ int run(int argc, char** argv) {
     return kExitFatal;
   }
   if (!g.action) return kExitFatal;
+  // The backends read it when they open (for copy's other repository too).
+  if (g.connections > 0) ::setenv("LIFEBOAT_CONNECTIONS", std::to_string(g.connections).c_str(), 1);
   for (const CLI::App* cur = &app; !cur->get_subcommands().empty();) {
     cur = cur->get_subcommands().front();
     g.command += (g.command.empty() ? "" : " ") + cur->get_name();

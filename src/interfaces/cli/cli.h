@@ -27,6 +27,7 @@ struct Globals {
   std::string password_command;
   std::string cache_dir;
   bool no_cache = false;
+  int connections = 0;  // --connections; 0: the backend's default
   bool json = false;
   bool quiet = false;
   int verbose = 0;
