@@ -65,6 +65,7 @@ Result<repo::Id> key_add(repo::Repository& repo, std::string_view new_password, 
                          const OpContext& ctx) {
   if (repo.keys().write_only()) return write_only_refusal("key add");
   if (options.write_only) {
+    LB_RETURN_IF_ERROR(repo::check_new_password(new_password));  // before anything is re-sealed
     // Exclusive: no operation may write metadata under a data key while it
     // is re-sealed, and none that began before knows the shared key.
     LB_ASSIGN_OR_RETURN(auto lock, lock_repository(repo, repo::LockKind::kExclusive, ctx, "key add --write-only"));

@@ -257,6 +257,10 @@ TEST_F(WriteOnly, TheLastFullKeyCannotBeRemoved) {
   auto keys = key_list(*r);
   ASSERT_TRUE(keys.is_ok());
   ASSERT_EQ(keys->size(), 2u);
+  for (const auto& k : *keys) EXPECT_GT(k.info.created_ns, 0) << "write-only keys record when they were made too";
+  KeyAddOptions wo;
+  wo.write_only = true;
+  EXPECT_EQ(key_add(*r, "", wo, ctx_).status().code(), ErrorCode::kInvalidArgument) << "an empty password";
   auto removed = r->remove_key(r->key_id(), true);
   ASSERT_FALSE(removed.is_ok());
   EXPECT_NE(removed.message().find("last full key"), std::string::npos) << removed.message();

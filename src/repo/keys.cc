@@ -264,6 +264,11 @@ Result<crypto::Key256> open_shared_key(const crypto::Key256& keyring_key, ByteSp
   return k;
 }
 
+Status check_new_password(std::string_view password) {
+  if (password.empty()) return Status(ErrorCode::kInvalidArgument, "empty password: choose a non-empty passphrase");
+  return Status::ok();
+}
+
 Result<Bytes> create_key_file(const MasterKey& master, std::string_view password, const KeyFileInfo& info) {
   Bytes salt = crypto::random_bytes(32);
   crypto::Key256 kek;

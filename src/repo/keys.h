@@ -63,6 +63,11 @@ struct MasterKey {
 inline constexpr uint8_t kEnvelopeVersion = 1;
 inline constexpr uint32_t kSharedEpoch = 0;
 inline constexpr uint32_t kBoxEpoch = 0xFFFFFFFF;
+// The epoch an envelope names; none for bytes too short to be one.
+inline std::optional<uint32_t> envelope_epoch(ByteSpan sealed) {
+  if (sealed.size() < 5) return std::nullopt;
+  return uint32_t{sealed[1]} | uint32_t{sealed[2]} << 8 | uint32_t{sealed[3]} << 16 | uint32_t{sealed[4]} << 24;
+}
 inline constexpr size_t kEnvelopeOverhead = 1 + 4 + crypto::kAeadOverhead;
 // Bytes before the ciphertext: version, epoch, nonce.
 inline constexpr size_t kEnvelopeHeader = 1 + 4 + crypto::kNonceSize;
@@ -77,6 +82,8 @@ class RepoKeys {
   bool write_only() const { return master_.write_only(); }
   // Whether metadata is sealed under the shared key.
   bool sealing_shared() const { return shared_ && seal_shared_; }
+  // The constructor's `seal_shared` (false after stop_sharing()).
+  bool seals_shared_when_known() const { return seal_shared_; }
 
   // The blob id: HMAC-SHA-256(id_key, plaintext).
   Id blob_id(ByteSpan plaintext) const;
@@ -144,6 +151,8 @@ struct KeyFileInfo {
   bool write_only = false;  // "kind": "write-only"
 };
 
+// kInvalidArgument for a passphrase a new key file may not have (empty).
+Status check_new_password(std::string_view password);
 // Serialises a new key file for `master` under `password`.
 Result<Bytes> create_key_file(const MasterKey& master, std::string_view password, const KeyFileInfo& info);
 // Unwraps a key file; kWrongPassword if the passphrase does not open it,

@@ -165,7 +165,7 @@ Result<std::vector<PackEntry>> parse_pack_header(const RepoKeys& keys, const Id&
   return entries;
 }
 
-bool is_box(ByteSpan sealed) { return sealed.size() >= 5 && get_fixed32(sealed.data() + 1) == kBoxEpoch; }
+bool is_box(ByteSpan sealed) { return envelope_epoch(sealed) == kBoxEpoch; }
 
 namespace {
 

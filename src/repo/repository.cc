@@ -7,7 +7,6 @@
 
 #include "crypto/random.h"
 #include "storage/backend.h"
-#include "util/encoding.h"
 
 namespace lifeboat::repo {
 namespace {
@@ -56,7 +55,7 @@ Result<std::unique_ptr<Repository>> Repository::create(std::unique_ptr<storage::
                                                        std::string_view password, const CreateOptions& options,
                                                        const Clock& clock) {
   LB_RETURN_IF_ERROR(chunk::validate(options.chunker));
-  if (password.empty()) return Status(ErrorCode::kInvalidArgument, "empty password: choose a non-empty passphrase");
+  LB_RETURN_IF_ERROR(check_new_password(password));
   if (backend->stat(kConfigName).is_ok())
     return Status(ErrorCode::kAlreadyExists,
                   fmt::format("a repository already exists at {}", backend->location()));
@@ -152,6 +151,10 @@ void Repository::set_keys(std::unique_ptr<RepoKeys> keys) {
   all_keys_.push_back(std::move(keys));
 }
 
+void Repository::replace_master(MasterKey master) {
+  set_keys(std::make_unique<RepoKeys>(std::move(master), keys().seals_shared_when_known()));
+}
+
 Status Repository::load_keyring() {
   // A write-only key holds no key that opens the keyring (and needs none).
   if (keys().write_only()) return Status::ok();
@@ -180,7 +183,7 @@ Status Repository::load_keyring() {
   }
   std::sort(master.data_keys.begin(), master.data_keys.end(),
             [](const DataKey& a, const DataKey& b) { return a.epoch < b.epoch; });
-  set_keys(std::make_unique<RepoKeys>(std::move(master), keys().sealing_shared() || !keys().master().shared_key));
+  replace_master(std::move(master));
   return Status::ok();
 }
 
@@ -195,7 +198,7 @@ Status Repository::create_shared_key() {
   LB_RETURN_IF_ERROR(backend_->write(std::string(kSharedKeyName), seal_shared_key(keyring_key(master), shared))
                          .with_context("unable to store the shared key"));
   master.shared_key = shared;
-  set_keys(std::make_unique<RepoKeys>(std::move(master)));
+  replace_master(std::move(master));
   return Status::ok();
 }
 
@@ -209,7 +212,7 @@ Status Repository::refresh_shared_key() {
 Result<bool> Repository::reseal_if_stale(const std::string& name, ByteSpan aad) {
   LB_ASSIGN_OR_RETURN(Bytes sealed, backend_->read(name));
   uint32_t want = is_data_object(name) ? keys().data_epoch() : keys().shared_epoch();
-  if (sealed.size() >= 5 && sealed[0] == kEnvelopeVersion && get_fixed32(sealed.data() + 1) == want) return false;
+  if (!sealed.empty() && sealed[0] == kEnvelopeVersion && envelope_epoch(sealed) == want) return false;
   Bytes plain;
   Status s = keys().open(sealed, aad, plain);
   if (!s.is_ok()) return Status(ErrorCode::kCorrupt, name + " is damaged: " + s.message());
@@ -220,10 +223,7 @@ Result<bool> Repository::reseal_if_stale(const std::string& name, ByteSpan aad) 
 Result<Id> Repository::add_write_only_key(std::string_view password, const KeyFileInfo& info) {
   if (keys().write_only() || !keys().master().shared_key)
     return Status(ErrorCode::kInternal, "add_write_only_key needs a full key and the shared key");
-  LB_ASSIGN_OR_RETURN(Bytes file, create_key_file(write_only_key(keys().master()), password, info));
-  Id id = Id::random();
-  LB_RETURN_IF_ERROR(backend_->write("keys/" + id.hex(), file).with_context("unable to write the new key"));
-  return id;
+  return write_key_file(write_only_key(keys().master()), password, info);
 }
 
 void Repository::stop_sharing() { set_keys(std::make_unique<RepoKeys>(keys().master(), false)); }
@@ -239,12 +239,8 @@ Result<Id> Repository::retire_old_data_keys(std::string_view password, const Key
   MasterKey master = keys().master();
   master.data_keys = {master.data_keys.back()};
   master.shared_key.reset();
-  KeyFileInfo i = info;
-  if (i.created_ns == 0) i.created_ns = clock_.now_ns();
-  LB_ASSIGN_OR_RETURN(Bytes file, create_key_file(master, password, i));
-  Id id = Id::random();
   // The new key first: a crash afterwards leaves keys that still open everything.
-  LB_RETURN_IF_ERROR(backend_->write("keys/" + id.hex(), file).with_context("unable to write the new key"));
+  LB_ASSIGN_OR_RETURN(Id id, write_key_file(master, password, info));
   LB_ASSIGN_OR_RETURN(auto keys, backend_->list("keys/"));
   for (const auto& k : keys)
     if (k.name != "keys/" + id.hex()) LB_RETURN_IF_ERROR(backend_->remove(k.name).with_context("unable to remove " + k.name));
@@ -271,7 +267,7 @@ Result<uint32_t> Repository::rotate_data_key() {
                               d.epoch));
   LB_RETURN_IF_ERROR(backend_->write(keyring_name(d.epoch), sealed).with_context("unable to store the new data key"));
   master.data_keys.push_back(d);
-  set_keys(std::make_unique<RepoKeys>(std::move(master), keys().sealing_shared() || !keys().master().shared_key));
+  replace_master(std::move(master));
   return d.epoch;
 }
 
@@ -308,10 +304,14 @@ Result<std::vector<Repository::KeyListing>> Repository::list_keys() const {
 }
 
 Result<Id> Repository::add_key(std::string_view password, const KeyFileInfo& info) {
-  if (password.empty()) return Status(ErrorCode::kInvalidArgument, "empty password: choose a non-empty passphrase");
+  return write_key_file(keys().master(), password, info);
+}
+
+Result<Id> Repository::write_key_file(const MasterKey& master, std::string_view password, const KeyFileInfo& info) {
+  LB_RETURN_IF_ERROR(check_new_password(password));
   KeyFileInfo i = info;
   if (i.created_ns == 0) i.created_ns = clock_.now_ns();
-  LB_ASSIGN_OR_RETURN(Bytes file, create_key_file(keys().master(), password, i));
+  LB_ASSIGN_OR_RETURN(Bytes file, create_key_file(master, password, i));
   Id id = Id::random();
   LB_RETURN_IF_ERROR(backend_->write("keys/" + id.hex(), file).with_context("unable to write the new key"));
   return id;
@@ -611,8 +611,8 @@ Status Repository::write_sealed(const std::string& name, ByteSpan plaintext, Byt
 
 Result<Bytes> Repository::read_sealed(const std::string& name, ByteSpan aad, bool full_keys_only) const {
   LB_ASSIGN_OR_RETURN(Bytes sealed, backend_->read(name));
-  if (full_keys_only && sealed.size() >= 5) {
-    uint32_t epoch = get_fixed32(sealed.data() + 1);
+  if (full_keys_only) {
+    auto epoch = envelope_epoch(sealed);
     if (epoch == kSharedEpoch || epoch == kBoxEpoch)
       return Status(ErrorCode::kCorrupt, name + " is damaged: it is not sealed under a data key, so no full key "
                                                 "wrote it (a write-only key may have forged it)");

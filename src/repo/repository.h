@@ -221,6 +221,10 @@ class Repository {
   const Clock& clock_;
   RepoConfig config_;
   void set_keys(std::unique_ptr<RepoKeys> keys);
+  // Keys for `master`, sealing metadata as the current ones do (stop_sharing() stays in force).
+  void replace_master(MasterKey master);
+  // Wraps `master` under `password` in a new keys/<id> (created now unless info says).
+  Result<Id> write_key_file(const MasterKey& master, std::string_view password, const KeyFileInfo& info);
 
   std::vector<std::unique_ptr<RepoKeys>> all_keys_;  // every RepoKeys handed out
   std::atomic<const RepoKeys*> keys_{nullptr};
