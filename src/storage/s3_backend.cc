@@ -69,6 +69,14 @@ std::string xml_value(const XmlElements& x, std::string_view path) {
   return "";
 }
 
+// The <Code> and <Message> of an S3 error response (empty when it has none).
+std::pair<std::string, std::string> s3_error(const HttpResponse& r) {
+  if (r.body.empty()) return {};
+  auto x = parse_xml(r.body);
+  if (!x.is_ok()) return {};
+  return {xml_value(*x, "Error/Code"), xml_value(*x, "Error/Message")};
+}
+
 // A section of an AWS INI file: "[name]" (credentials) or "[profile name]"
 // (config; "[default]" there too).
 std::map<std::string, std::string> ini_section(const std::string& path, const std::string& section) {
@@ -219,12 +227,7 @@ Status S3Backend::error_for(const HttpResponse& head, std::string_view what, con
     if (http_.perform(again, got).is_ok() && got.status == 403) use = &got;
   }
   const HttpResponse& r = *use;
-  std::string code, message;
-  if (!r.body.empty())
-    if (auto x = parse_xml(r.body); x.is_ok()) {
-      code = xml_value(*x, "Error/Code");
-      message = xml_value(*x, "Error/Message");
-    }
+  auto [code, message] = s3_error(r);
   std::string detail = code.empty() ? fmt::format("HTTP {}", r.status) : fmt::format("HTTP {} {}", r.status, code);
   if (!message.empty()) detail += ": " + message;
   std::string bucket = config_.bucket;
@@ -262,8 +265,7 @@ Status S3Backend::create() {
                                   config_.region));
     LB_RETURN_IF_ERROR(http_.perform_with_retry(signed_request("PUT", bucket_url(), body), r));
     // Created, or created meanwhile by another process of ours.
-    if (r.status != 200 && !(r.status == 409 && r.body.size() && to_string(r.body).find("BucketAlreadyOwnedByYou") !=
-                                                                     std::string::npos))
+    if (r.status != 200 && !(r.status == 409 && s3_error(r).first == "BucketAlreadyOwnedByYou"))
       return error_for(r, fmt::format("unable to create bucket \"{}\"", config_.bucket));
   } else if (r.status != 200) {
     return error_for(r, fmt::format("bucket \"{}\"", config_.bucket), bucket_url());
@@ -285,14 +287,16 @@ Result<std::vector<ObjectInfo>> S3Backend::list(std::string_view prefix) {
     if (!token.empty()) query += "continuation-token=" + uri_encode(token, false) + "&";
     query += fmt::format("list-type=2&max-keys={}&prefix={}", config_.list_page_size, uri_encode(full, false));
     HttpResponse r;
+    XmlElements x;
     Status s = http_.perform_with_retry(signed_request("GET", bucket_url() + "/?" + query), r,
-                                        [](const HttpResponse& resp) -> Status {
+                                        [&x](const HttpResponse& resp) -> Status {
                                           if (resp.status != 200) return Status::ok();
-                                          return parse_xml(resp.body).status();  // truncated XML: retry
+                                          auto parsed = parse_xml(resp.body);  // truncated XML: retried
+                                          if (parsed.is_ok()) x = std::move(*parsed);
+                                          return parsed.status();
                                         });
     LB_RETURN_IF_ERROR(s);
     if (r.status != 200) return error_for(r, "unable to list " + location() + std::string(prefix));
-    LB_ASSIGN_OR_RETURN(XmlElements x, parse_xml(r.body));
     std::string key;
     for (const auto& [path, value] : x.items) {
       if (path == "ListBucketResult/Contents/Key") key = value;
