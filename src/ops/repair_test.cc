@@ -24,6 +24,27 @@ class RepairIndex : public lifeboat::testing::ReopenableOpsTest {
     EXPECT_TRUE(st.is_ok()) << st.message();
     return found;
   }
+  // Flips a byte in the middle of `e`, a blob of pack `pack_id` (bit rot).
+  void damage_blob(const repo::Id& pack_id, const repo::PackEntry& e) {
+    std::string path = dir_ / "real" + "/" + repo::pack_name(pack_id);
+    std::string bytes = lifeboat::testing::read_file(path);
+    bytes[e.offset + e.length / 2] ^= 0x40;
+    lifeboat::testing::write_file(path, bytes);
+  }
+  // prune --max-unused 0%, which must repack or delete something, then
+  // check --read-data of the result.
+  CheckResult check_after_strict_prune() {
+    PruneOptions strict;
+    strict.max_unused_fraction = 0.0;
+    auto pr = prune(*reopen(), strict, ctx_);
+    EXPECT_TRUE(pr.is_ok()) << pr.status().message();
+    if (pr.is_ok()) {
+      EXPECT_GT(pr->packs_repacked + pr->packs_unused, 0u);
+    }
+    auto after = check_all(*reopen());
+    EXPECT_TRUE(after.ok()) << ::testing::PrintToString(after.errors);
+    return after;
+  }
   void remove_all_index_files(repo::Repository& repo) {
     auto ids = repo.list_index_files();  // kept alive for the loop
     for (const auto& id : *ids) {
@@ -156,10 +177,6 @@ TEST_F(RepairIndex, RepairSnapshotsKeepsWhatIsLeft) {
   EXPECT_EQ(got, want.substr(0, got.size()));
 }
 
-// Bit rot inside one blob: the pack's header is fine, so only --read-data
-// finds it. repair index --read-data leaves that blob out, repair snapshots
-// truncates the file there, check passes (the damaged copy is a note), and a
-// strict prune drops it from its pack.
 // A damaged blob just before its pack's header leaves no gap between indexed
 // blobs: prune must still see its bytes as unused and repack them away.
 TEST_F(RepairIndex, ADamagedBlobAtTheEndOfItsPackIsRepackedAway) {
@@ -177,34 +194,26 @@ TEST_F(RepairIndex, ADamagedBlobAtTheEndOfItsPackIsRepackedAway) {
   ASSERT_GE(entries->size(), 2u) << "the pack keeps indexed blobs besides the damaged one";
   auto last = *std::max_element(entries->begin(), entries->end(),
                                 [](const repo::PackEntry& a, const repo::PackEntry& b) { return a.offset < b.offset; });
-  std::string path = dir_ / "real" + "/" + repo::pack_name(loc.pack_id);
-  std::string bytes = lifeboat::testing::read_file(path);
-  bytes[last.offset + last.length / 2] ^= 0x40;
-  lifeboat::testing::write_file(path, bytes);
+  damage_blob(loc.pack_id, last);
 
   auto r = repair_index(*reopen(), {.read_data = true}, ctx_);
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   ASSERT_EQ(r->damaged_blobs.size(), 1u);
   ASSERT_TRUE(repair_snapshots(*reopen(), {.forget = true}, ctx_).is_ok());
-  PruneOptions strict;
-  strict.max_unused_fraction = 0.0;
-  auto pr = prune(*reopen(), strict, ctx_);
-  ASSERT_TRUE(pr.is_ok()) << pr.status().message();
-  EXPECT_GT(pr->packs_repacked + pr->packs_unused, 0u);
-  auto after = check_all(*reopen());
-  EXPECT_TRUE(after.ok()) << ::testing::PrintToString(after.errors);
+  auto after = check_after_strict_prune();
   EXPECT_EQ(after.notes, std::vector<std::string>{}) << "the damaged copy is gone";
 }
 
+// Bit rot inside one blob: the pack's header is fine, so only --read-data
+// finds it. repair index --read-data leaves that blob out, repair snapshots
+// truncates the file there, check passes (the damaged copy is a note), and a
+// strict prune drops it from its pack.
 TEST_F(RepairIndex, ReadDataLeavesADamagedBlobOut) {
   auto b = backup();
   repo::Node big = node_at(b.snapshot, src_ + "/big.bin");
   ASSERT_GE(big.content.size(), 3u);
   auto loc = *repo_->index().lookup(big.content[1]);
-  std::string path = dir_ / "real" + "/" + repo::pack_name(loc.pack_id);
-  std::string bytes = lifeboat::testing::read_file(path);
-  bytes[loc.entry.offset + loc.entry.length / 2] ^= 0x40;
-  lifeboat::testing::write_file(path, bytes);
+  damage_blob(loc.pack_id, loc.entry);
 
   auto headers_only = repair_index(*reopen(), {.dry_run = true}, ctx_);
   ASSERT_TRUE(headers_only.is_ok());
@@ -239,13 +248,7 @@ TEST_F(RepairIndex, ReadDataLeavesADamagedBlobOut) {
   std::string want = lifeboat::testing::read_file(src_ + "/big.bin");
   EXPECT_EQ(got, want.substr(0, first->entry.raw_length)) << "truncated where the damaged blob began";
 
-  PruneOptions strict;
-  strict.max_unused_fraction = 0.0;
-  auto pr = prune(*reopen(), strict, ctx_);
-  ASSERT_TRUE(pr.is_ok()) << pr.status().message();
-  EXPECT_GT(pr->packs_repacked + pr->packs_unused, 0u);
-  auto after = check_all(*reopen());
-  EXPECT_TRUE(after.ok()) << ::testing::PrintToString(after.errors);
+  auto after = check_after_strict_prune();
   EXPECT_FALSE(std::any_of(after.notes.begin(), after.notes.end(), [](const std::string& n) {
     return n.find("no longer in the index") != std::string::npos;
   })) << "the damaged copy is gone";

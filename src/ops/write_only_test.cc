@@ -40,23 +40,10 @@ class WriteOnly : public lifeboat::testing::ReopenableOpsTest {
     if (!r.is_ok()) throw std::runtime_error(r.status().message());
     return std::move(*r);
   }
-  // The envelope epoch of a stored object.
-  uint32_t epoch_of(const std::string& name) {
-    std::string bytes = read_file(dir_ / ("real/" + name));
-    if (bytes.size() < 5) throw std::runtime_error("short object " + name);
-    return get_fixed32(reinterpret_cast<const uint8_t*>(bytes.data()) + 1);
-  }
   std::vector<std::string> names(repo::Repository& r, const std::string& prefix) {
     auto n = r.list_names(prefix);
     if (!n.is_ok()) throw std::runtime_error(n.status().message());
     return *n;
-  }
-  std::set<repo::Id> pack_ids(repo::Repository& r) {
-    auto packs = r.list_packs();  // kept alive for the loop
-    if (!packs.is_ok()) throw std::runtime_error(packs.status().message());
-    std::set<repo::Id> out;
-    for (const auto& p : *packs) out.insert(p.id);
-    return out;
   }
 };
 
@@ -67,10 +54,10 @@ TEST_F(WriteOnly, BacksUpWithDedupAndOnlyAFullKeyReadsIt) {
   add_write_only();
 
   // Every piece of metadata is sealed under the shared key now; data is not.
-  EXPECT_EQ(epoch_of("config"), repo::kSharedEpoch);
+  EXPECT_EQ(stored_epoch("config"), repo::kSharedEpoch);
   for (const auto& prefix : {"index/", "log/"})
-    for (const auto& n : names(*repo_, prefix)) EXPECT_EQ(epoch_of(n), repo::kSharedEpoch) << n;
-  for (const auto& n : names(*repo_, "snapshots/")) EXPECT_EQ(epoch_of(n), 1u) << n;
+    for (const auto& n : names(*repo_, prefix)) EXPECT_EQ(stored_epoch(n), repo::kSharedEpoch) << n;
+  for (const auto& n : names(*repo_, "snapshots/")) EXPECT_EQ(stored_epoch(n), 1u) << n;
 
   auto wo = open_write_only();
   EXPECT_TRUE(wo->keys().write_only());
@@ -90,10 +77,10 @@ TEST_F(WriteOnly, BacksUpWithDedupAndOnlyAFullKeyReadsIt) {
   EXPECT_GT(second->snapshot.summary.data_blobs, 0u);
   auto second_contents = tree_contents(src_);
   std::string snap_name = "snapshots/" + second->snapshot.id.hex();
-  EXPECT_EQ(epoch_of(snap_name), repo::kBoxEpoch);
+  EXPECT_EQ(stored_epoch(snap_name), repo::kBoxEpoch);
   for (const auto& p : pack_ids(*wo))
     if (!packs_before.count(p)) {
-      EXPECT_EQ(epoch_of(repo::pack_name(p)), repo::kBoxEpoch);
+      EXPECT_EQ(stored_epoch(repo::pack_name(p)), repo::kBoxEpoch);
     }
 
   // It cannot open what it wrote, nor what was there.
@@ -155,8 +142,8 @@ TEST_F(WriteOnly, MetadataWrittenByFullKeysStaysReadable) {
     EXPECT_TRUE(other->keys().sealing_shared());
   }
   backup();  // the fixture's repo_ opened before key add --write-only
-  for (const auto& n : names(*early, "index/")) EXPECT_EQ(epoch_of(n), repo::kSharedEpoch) << n;
-  for (const auto& n : names(*early, "log/")) EXPECT_EQ(epoch_of(n), repo::kSharedEpoch) << n;
+  for (const auto& n : names(*early, "index/")) EXPECT_EQ(stored_epoch(n), repo::kSharedEpoch) << n;
+  for (const auto& n : names(*early, "log/")) EXPECT_EQ(stored_epoch(n), repo::kSharedEpoch) << n;
   auto wo = open_write_only();
   ASSERT_TRUE(wo->load_index().is_ok());
   EXPECT_GT(wo->index().blob_count(), 0u);
@@ -243,10 +230,10 @@ TEST_F(WriteOnly, PruneAndReencryptMoveBoxesUnderTheDataKey) {
   EXPECT_FALSE(fresh->keys().master().shared_key);
   EXPECT_TRUE(names(*fresh, "keyring/").empty());
   uint32_t epoch = fresh->keys().data_epoch();
-  EXPECT_EQ(epoch_of("config"), epoch);
+  EXPECT_EQ(stored_epoch("config"), epoch);
   for (const auto& prefix : {"index/", "snapshots/", "log/"})
-    for (const auto& n : names(*fresh, prefix)) EXPECT_EQ(epoch_of(n), epoch) << n;
-  for (const auto& p : pack_ids(*fresh)) EXPECT_EQ(epoch_of(repo::pack_name(p)), epoch);
+    for (const auto& n : names(*fresh, prefix)) EXPECT_EQ(stored_epoch(n), epoch) << n;
+  for (const auto& p : pack_ids(*fresh)) EXPECT_EQ(stored_epoch(repo::pack_name(p)), epoch);
   EXPECT_TRUE(restore_contents(*fresh, *fresh->load_snapshot(second->snapshot.id)) == contents);
   expect_clean(*fresh);
 }

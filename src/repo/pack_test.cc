@@ -83,6 +83,16 @@ TEST(PackWriter, RoundTripThroughHeader) {
   }
 }
 
+// pack_header_size() is what finish() writes after the blobs (prune relies
+// on it to see blob bytes no index entry covers).
+TEST(PackWriter, HeaderSizeIsWhatFinishWrites) {
+  RepoKeys keys(test_master());
+  Built b = build_pack(keys);
+  uint64_t blobs = 0;
+  for (const auto& e : b.pack.entries) blobs += e.length;
+  EXPECT_EQ(b.pack.data->size(), blobs + pack_header_size(b.pack.entries));
+}
+
 // Repack: blobs move to a new pack in their stored form, without being
 // compressed again, and open to the same plaintext there.
 TEST(PackWriter, AddStoredMovesBlobsBetweenPacks) {

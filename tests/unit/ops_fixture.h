@@ -8,6 +8,9 @@
 
 #include <unistd.h>
 
+#include <set>
+#include <stdexcept>
+
 #include <gtest/gtest.h>
 
 #include "ops/backup.h"
@@ -108,6 +111,21 @@ class ReopenableOpsTest : public OpsTest {
     auto r = repo::Repository::create(dir_ / "real", "pw", o, clock_);
     ASSERT_TRUE(r.is_ok()) << r.status().message();
     repo_ = std::move(*r);
+  }
+  // The ids of the packs on storage.
+  static std::set<repo::Id> pack_ids(repo::Repository& repo) {
+    auto packs = repo.list_packs();  // kept alive for the loop
+    if (!packs.is_ok()) throw std::runtime_error(packs.status().message());
+    std::set<repo::Id> out;
+    for (const auto& p : *packs) out.insert(p.id);
+    return out;
+  }
+  // The envelope epoch of object `name` as stored (for a pack: its first blob's).
+  uint32_t stored_epoch(const std::string& name) {
+    std::string bytes = read_file(dir_ / ("real/" + name));
+    auto epoch = repo::envelope_epoch(as_bytes(bytes));
+    if (!epoch) throw std::runtime_error("short object " + name);
+    return *epoch;
   }
   // A repository opened afresh, as the CLI would (the fixture's has the
   // index loaded in memory already).
