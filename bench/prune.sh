@@ -31,28 +31,10 @@ LIFEBOAT_BIN="${LIFEBOAT_BIN:-$CHECKOUT/build/lifeboat}"
 TOOLS=("$@"); [ ${#TOOLS[@]} -gt 0 ] || TOOLS=(lifeboat restic)
 export LIFEBOAT_PASSWORD=bench RESTIC_PASSWORD=bench
 
-log() { echo "[$(date +%T)] $*" >&2; }
-die() { echo "error: $*" >&2; exit 1; }
-[ -x "$LIFEBOAT_BIN" ] || die "no lifeboat binary at $LIFEBOAT_BIN (build it, or set LIFEBOAT_BIN)"
-
-if [ -z "${DATASET:-}" ]; then
-  for d in /tmp/bench/pristine /tmp/bench-compare/full/pristine "$WORK/pristine"; do
-    if [ -d "$d/src" ] && [ ! -e "$d/src/newpkg" ]; then DATASET=$d; break; fi
-  done
-fi
-if [ -z "${DATASET:-}" ]; then
-  DATASET="$WORK/pristine"
-  log "generating the dataset in $DATASET (about 20 s, 1.7 GB)"
-  mkdir -p "$WORK"; rm -rf "$DATASET.tmp"
-  "$CHECKOUT/../shared/bench/gen_dataset.sh" "$DATASET.tmp" >&2
-  mv "$DATASET.tmp" "$DATASET"
-fi
-[ -d "$DATASET/src" ] || die "no dataset at $DATASET"
-log "dataset $DATASET"
-
-RESULTS="$WORK/results/$(date +%Y%m%d-%H%M%S)"
-mkdir -p "$RESULTS"
-ln -sfn "$RESULTS" "$WORK/results/latest"
+. "$BENCH_DIR/lib.sh"
+require_lifeboat
+choose_dataset
+new_results_dir
 CSV="$RESULTS/prune.csv"
 echo "tool,step,wall_s,max_rss_kib,repo_bytes_before,repo_bytes_after,snapshots_after" >"$CSV"
 

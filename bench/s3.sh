@@ -23,17 +23,11 @@ LIFEBOAT_BIN="${LIFEBOAT_BIN:-$CHECKOUT/build/lifeboat}"
 TOOLS=("$@"); [ ${#TOOLS[@]} -gt 0 ] || TOOLS=(lifeboat restic)
 export LIFEBOAT_PASSWORD=bench RESTIC_PASSWORD=bench
 
-log() { echo "[$(date +%T)] $*" >&2; }
-die() { echo "error: $*" >&2; exit 1; }
-[ -x "$LIFEBOAT_BIN" ] || die "no lifeboat binary at $LIFEBOAT_BIN (build it, or set LIFEBOAT_BIN)"
-if [ -z "${DATASET:-}" ]; then
-  for d in /tmp/bench/pristine /tmp/bench-compare/full/pristine; do
-    if [ -d "$d/src" ] && [ ! -e "$d/src/newpkg" ]; then DATASET=$d; break; fi
-  done
-fi
-[ -n "${DATASET:-}" ] && [ -d "$DATASET" ] || die "no dataset: set DATASET, or run bench/compare.sh once to make one"
+. "$BENCH_DIR/lib.sh"
+require_lifeboat
+choose_dataset
 bytes=$(find "$DATASET" -type f -printf '%s\n' | awk '{s+=$1} END{printf "%d\n", s}')
-log "dataset $DATASET ($bytes bytes)"
+log "$bytes bytes"
 
 mkdir -p "$WORK"
 RGW="$WORK/rgw"
@@ -44,9 +38,7 @@ set -a; . "$RGW/s3.env"; set +a
 RGWLOG=$(ls "$RGW"/log/*rgw*.log | head -1)
 requests() { grep -c 'beast: .* HTTP/1.1"' "$RGWLOG" || true; }
 
-RESULTS="$WORK/results/$(date +%Y%m%d-%H%M%S)"
-mkdir -p "$RESULTS"
-ln -sfn "$RESULTS" "$WORK/results/latest"
+new_results_dir
 CSV="$RESULTS/s3.csv"
 echo "tool,step,wall_s,max_rss_kib,requests" >"$CSV"
 
