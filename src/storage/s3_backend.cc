@@ -1,7 +1,5 @@
 #include "storage/s3_backend.h"
 
-#include <expat.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -11,6 +9,7 @@
 
 #include "crypto/keyed_hash.h"
 #include "storage/object_name.h"
+#include "storage/xml.h"
 #include "util/encoding.h"
 
 namespace lifeboat::storage {
@@ -21,60 +20,12 @@ std::string env(const char* name) {
   return v ? std::string(v) : std::string();
 }
 
-// The text of every element, by its path ("ListBucketResult/Contents/Key"),
-// in document order. Enough for S3's small, flat responses.
-struct XmlElements {
-  std::vector<std::pair<std::string, std::string>> items;
-  std::vector<std::string> stack;
-  std::string text;
-};
-
-void XMLCALL xml_start(void* user, const XML_Char* name, const XML_Char**) {
-  auto* x = static_cast<XmlElements*>(user);
-  x->stack.emplace_back(name);
-  x->text.clear();
-}
-
-void XMLCALL xml_end(void* user, const XML_Char*) {
-  auto* x = static_cast<XmlElements*>(user);
-  std::string path;
-  for (const auto& s : x->stack) path += (path.empty() ? "" : "/") + s;
-  x->items.emplace_back(std::move(path), std::move(x->text));
-  x->text.clear();
-  x->stack.pop_back();
-}
-
-void XMLCALL xml_text(void* user, const XML_Char* s, int len) {
-  static_cast<XmlElements*>(user)->text.append(s, static_cast<size_t>(len));
-}
-
-Result<XmlElements> parse_xml(ByteSpan body) {
-  XmlElements x;
-  XML_Parser p = XML_ParserCreate(nullptr);
-  if (!p) return Status(ErrorCode::kInternal, "XML_ParserCreate failed");
-  XML_SetUserData(p, &x);
-  XML_SetElementHandler(p, xml_start, xml_end);
-  XML_SetCharacterDataHandler(p, xml_text);
-  bool ok = XML_Parse(p, reinterpret_cast<const char*>(body.data()), static_cast<int>(body.size()), 1) ==
-            XML_STATUS_OK;
-  std::string err = ok ? "" : XML_ErrorString(XML_GetErrorCode(p));
-  XML_ParserFree(p);
-  if (!ok) return Status(ErrorCode::kUnavailable, "malformed XML response: " + err);
-  return x;
-}
-
-std::string xml_value(const XmlElements& x, std::string_view path) {
-  for (const auto& [p, v] : x.items)
-    if (p == path) return v;
-  return "";
-}
-
 // The <Code> and <Message> of an S3 error response (empty when it has none).
 std::pair<std::string, std::string> s3_error(const HttpResponse& r) {
   if (r.body.empty()) return {};
   auto x = parse_xml(r.body);
   if (!x.is_ok()) return {};
-  return {xml_value(*x, "Error/Code"), xml_value(*x, "Error/Message")};
+  return {x->value("Error/Code"), x->value("Error/Message")};
 }
 
 // A section of an AWS INI file: "[name]" (credentials) or "[profile name]"
@@ -306,8 +257,8 @@ Result<std::vector<ObjectInfo>> S3Backend::list(std::string_view prefix) {
         key.clear();
       }
     }
-    if (xml_value(x, "ListBucketResult/IsTruncated") != "true") break;
-    token = xml_value(x, "ListBucketResult/NextContinuationToken");
+    if (x.value("ListBucketResult/IsTruncated") != "true") break;
+    token = x.value("ListBucketResult/NextContinuationToken");
     if (token.empty()) return Status(ErrorCode::kIo, "S3 listing is truncated but has no continuation token");
   }
   return out;
