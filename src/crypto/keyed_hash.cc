@@ -54,6 +54,13 @@ Digest256 sha256(ByteSpan data) {
   return out;
 }
 
+std::array<uint8_t, 16> md5(ByteSpan data) {
+  std::array<uint8_t, 16> out;
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_md5(), nullptr) != 1) std::abort();
+  return out;
+}
+
 Digest256 hmac_sha256(ByteSpan key, ByteSpan data) {
   EVP_MAC_CTX* ctx = new_hmac_ctx(key);
   Digest256 out = finish(ctx, data);

@@ -29,5 +29,8 @@ class KeyedHash {
 
 Digest256 sha256(ByteSpan data);
 Digest256 hmac_sha256(ByteSpan key, ByteSpan data);
+// MD5, for the Content-MD5 header object stores check uploads against (and
+// S3 Object Lock requires); never for anything that must resist forgery.
+std::array<uint8_t, 16> md5(ByteSpan data);
 
 }  // namespace lifeboat::crypto

@@ -20,6 +20,16 @@ TEST(Sha256, KnownVectors) {
 }
 
 // RFC 4231, test cases 1 and 2.
+TEST(Md5, Rfc1321Vectors) {
+  auto h = [](std::string_view s) {
+    auto d = md5(as_bytes(s));
+    return hex_encode(ByteSpan(d.data(), d.size()));
+  };
+  EXPECT_EQ(h(""), "d41d8cd98f00b204e9800998ecf8427e");
+  EXPECT_EQ(h("abc"), "900150983cd24fb0d6963f7d28e17f72");
+  EXPECT_EQ(h("message digest"), "f96b697d7cb7938d525a2f31aaf161d0");
+}
+
 TEST(HmacSha256, Rfc4231Vectors) {
   Bytes key1(20, 0x0b);
   EXPECT_EQ(hex(hmac_sha256(key1, as_bytes("Hi There"))),

@@ -162,7 +162,7 @@ TEST_F(Check, UnindexedPackIsANoteNotAnError) {
   Bytes orphan = to_bytes("left by an interrupted backup");
   w.add(repo::BlobType::kData, repo_->keys().blob_id(orphan), orphan);
   auto f = w.finish();
-  ASSERT_TRUE(repo_->write_pack(f.pack_id, *f.data).is_ok());
+  ASSERT_TRUE(repo_->write_pack(f.pack_id, *f.data, f.entries).is_ok());
   auto r = run(true);
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   EXPECT_TRUE(r->ok()) << ::testing::PrintToString(r->errors);

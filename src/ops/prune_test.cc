@@ -264,7 +264,7 @@ TEST_F(Prune, AnUnfinishedMarkWaitsUntilNothingElseRuns) {
   Bytes junk = splitmix_bytes(99, 5000);
   w.add(repo::BlobType::kData, repo_->keys().blob_id(junk), junk);
   auto f = w.finish();
-  ASSERT_TRUE(repo_->write_pack(f.pack_id, *f.data).is_ok());
+  ASSERT_TRUE(repo_->write_pack(f.pack_id, *f.data, f.entries).is_ok());
   rec.packs.push_back({f.pack_id, f.entries});
   ASSERT_TRUE(repo_->write_condemned(rec).is_ok());
 

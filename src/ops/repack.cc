@@ -15,7 +15,7 @@ Result<std::vector<repo::IndexPack>> repack(repo::Repository& repo, const std::v
   auto flush = [&](repo::PackWriter& w) -> Status {
     if (w.empty()) return Status::ok();
     auto f = w.finish();
-    LB_RETURN_IF_ERROR(repo.write_pack(f.pack_id, *f.data));
+    LB_RETURN_IF_ERROR(repo.write_pack(f.pack_id, *f.data, f.entries));
     stats.packs_written++;
     stats.bytes_written += f.data->size();
     written.push_back({f.pack_id, std::move(f.entries)});

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <optional>
 #include <map>
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -116,6 +118,9 @@ class Restorer {
   }
 
   Result<RestoreResult> run();
+  // Walks the snapshot as run() would, touching nothing, and returns the
+  // packs it would read.
+  Result<std::vector<Id>> plan();
 
  private:
   Status walk(const Id& tree_id, std::vector<std::string>& snap_path, std::vector<PendingDir>& parents,
@@ -159,6 +164,7 @@ class Restorer {
   // is written from one read.
   std::unordered_map<Id, std::pair<uint32_t, uint32_t>, repo::IdHash> blob_slot_;
   std::vector<PackPlan> packs_;
+  bool plan_only_ = false;
 };
 
 Status Restorer::make_dir(const std::string& path) {
@@ -172,7 +178,7 @@ Status Restorer::make_dir(const std::string& path) {
 Status Restorer::ensure_parents(std::vector<PendingDir>& parents) {
   for (auto& p : parents) {
     if (p.created) continue;
-    LB_RETURN_IF_ERROR(make_dir(p.path));
+    if (!plan_only_) LB_RETURN_IF_ERROR(make_dir(p.path));
     p.created = true;
     if (p.node) dir_meta_.emplace_back(p.path, std::move(*p.node));
   }
@@ -213,7 +219,7 @@ void Restorer::plan_file(const Node& node, const std::string& path) {
     files_.push_back(std::move(target));
     return;
   }
-  if (node.content.empty()) {
+  if (node.content.empty() && !plan_only_) {
     // Nothing to write: create it now (phase 2 never sees it).
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -227,6 +233,10 @@ void Restorer::plan_file(const Node& node, const std::string& path) {
 }
 
 void Restorer::restore_leaf(const Node& node, const std::string& path) {
+  if (plan_only_) {
+    if (node.type == NodeType::kFile) plan_file(node, path);
+    return;
+  }
   if (!target_was_empty_) {
     struct stat st;
     if (::lstat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) ::unlink(path.c_str());
@@ -548,11 +558,113 @@ Result<RestoreResult> Restorer::run() {
   return std::move(result_);
 }
 
+Result<std::vector<Id>> Restorer::plan() {
+  plan_only_ = true;
+  LB_ASSIGN_OR_RETURN(auto lock, lock_repository(repo_, repo::LockKind::kShared, ctx_, "restore"));
+  LB_RETURN_IF_ERROR(repo_.load_index());
+  std::vector<std::string> snap_path;
+  std::vector<PendingDir> parents{{options_.target, std::nullopt, true}};
+  LB_RETURN_IF_ERROR(walk(snapshot_.tree, snap_path, parents, includes_.all()));
+  LB_RETURN_IF_ERROR(lock->release());
+  std::vector<Id> out;
+  out.reserve(packs_.size());
+  for (const auto& p : packs_) out.push_back(p.pack_id);
+  return out;
+}
+
+// Runs fn(i) for every i of `items` on up to `threads` threads; the first
+// error stops the rest.
+Status parallel_each(const std::vector<size_t>& items, int threads, const std::function<Status(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  Status first = Status::ok();
+  std::vector<std::thread> pool;
+  int n = std::max(1, std::min<int>(threads, static_cast<int>(items.size())));
+  for (int t = 0; t < n; ++t)
+    pool.emplace_back([&] {
+      for (size_t k; (k = next.fetch_add(1)) < items.size();) {
+        Status s = fn(items[k]);
+        if (!s.is_ok()) {
+          std::lock_guard lock(mu);
+          if (first.is_ok()) first = std::move(s);
+          next = items.size();
+        }
+      }
+    });
+  for (auto& t : pool) t.join();
+  return first;
+}
+
 }  // namespace
+
+Result<std::vector<Id>> packs_for_restore(repo::Repository& repo, const repo::Snapshot& snapshot,
+                                          const RestoreOptions& options, const OpContext& ctx) {
+  Restorer r(repo, snapshot, options, ctx, nullptr);
+  return r.plan();
+}
+
+Status thaw_packs(const repo::Repository& repo, const std::vector<Id>& packs, const ThawOptions& options,
+                  const OpContext& ctx) {
+  using storage::ThawState;
+  using Clock = std::chrono::steady_clock;
+  if (packs.empty()) return Status::ok();
+  const auto deadline = Clock::now() + std::chrono::nanoseconds(options.wait_ns);
+  std::vector<ThawState> state(packs.size(), ThawState::kArchived);
+  std::vector<size_t> pending(packs.size());
+  for (size_t i = 0; i < packs.size(); ++i) pending[i] = i;
+  ThawProgress progress;
+  progress.needed = packs.size();
+  std::atomic<size_t> requested{0};
+  for (;;) {
+    // Look at what is not readable yet, and ask for a thaw of what is
+    // archived: the first time, or again when a thawed copy has expired.
+    Status s = parallel_each(pending, repo.connections(), [&](size_t i) -> Status {
+      LB_ASSIGN_OR_RETURN(ThawState st, repo.pack_thaw_state(packs[i]));
+      if (st == ThawState::kArchived) {
+        LB_RETURN_IF_ERROR(repo.thaw_pack(packs[i], options.days));
+        st = ThawState::kThawing;
+      }
+      if (state[i] == ThawState::kArchived) requested++;
+      state[i] = st;
+      return Status::ok();
+    });
+    LB_RETURN_IF_ERROR(s);
+    std::vector<size_t> still;
+    for (size_t i : pending)
+      if (state[i] != ThawState::kReadable) still.push_back(i);
+    pending = std::move(still);
+    progress.requested = requested.load();
+    progress.ready = packs.size() - pending.size();
+    if (options.on_progress) options.on_progress(progress);
+    if (pending.empty()) return Status::ok();
+    if (Clock::now() >= deadline)
+      return Status(ErrorCode::kArchived,
+                    fmt::format("{} of the {} archived packs this restore needs are still being thawed by the store "
+                                "(asked to keep them readable for {} days); run the same restore again later, or "
+                                "pass --thaw-wait DURATION to wait for them",
+                                pending.size(), packs.size(), options.days));
+    auto wake = std::min(deadline, Clock::now() + std::chrono::nanoseconds(options.poll_ns));
+    while (Clock::now() < wake) {
+      if (ctx.cancelled()) return Status(ErrorCode::kCancelled, "restore interrupted while waiting for the thaw");
+      std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(200), wake - Clock::now()));
+    }
+  }
+}
 
 Result<RestoreResult> restore(repo::Repository& repo, const repo::Snapshot& snapshot, const RestoreOptions& options,
                               const OpContext& ctx, RestoreProgress* progress) {
   if (repo.keys().write_only()) return write_only_refusal("restore");
+  // Packs in an archive class are thawed first, and only the ones this
+  // restore reads; one listing tells whether there are any at all.
+  LB_ASSIGN_OR_RETURN(auto listed, repo.list_packs());
+  std::unordered_set<Id, repo::IdHash> archived;
+  for (const auto& p : listed)
+    if (p.archived) archived.insert(p.id);
+  if (!archived.empty()) {
+    LB_ASSIGN_OR_RETURN(auto needed, packs_for_restore(repo, snapshot, options, ctx));
+    std::erase_if(needed, [&](const Id& id) { return !archived.contains(id); });
+    LB_RETURN_IF_ERROR(thaw_packs(repo, needed, options.thaw, ctx));
+  }
   Restorer r(repo, snapshot, options, ctx, progress);
   return r.run();
 }

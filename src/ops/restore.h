@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,10 +21,26 @@
 
 namespace lifeboat::ops {
 
+// Cold storage: data packs in an archive class (S3 GLACIER/DEEP_ARCHIVE)
+// are thawed before the restore reads them, only those it needs.
+struct ThawProgress {
+  size_t needed = 0;     // archived packs this restore reads
+  size_t requested = 0;  // thaw asked for (now or by an earlier run)
+  size_t ready = 0;      // readable
+};
+
+struct ThawOptions {
+  int64_t wait_ns = 0;                        // how long to wait for thawing (0: ask, then stop)
+  int64_t poll_ns = 60LL * 1'000'000'000;     // how often to look again while waiting
+  int days = 2;                               // how long the store keeps the thawed copy
+  std::function<void(const ThawProgress&)> on_progress;  // after each round
+};
+
 struct RestoreOptions {
   std::string target;                 // created if missing
   std::vector<std::string> includes;  // paths or globs in the snapshot; "/a/b" anchored, "b" anywhere
   int workers = 0;                    // 0: one per hardware thread (at least 2)
+  ThawOptions thaw;
 };
 
 struct RestoreProgress {
@@ -42,7 +59,20 @@ struct RestoreResult {
   std::vector<std::string> warnings;  // metadata that could not be applied
 };
 
+// When packs it needs are archived, restore first thaws them (thaw_packs)
+// and fails with kArchived (exit 13) if they are not readable within
+// options.thaw.wait_ns; nothing is written to the target before that.
 Result<RestoreResult> restore(repo::Repository& repo, const repo::Snapshot& snapshot, const RestoreOptions& options,
                               const OpContext& ctx, RestoreProgress* progress = nullptr);
+
+// The packs a restore with these options reads (plans it, writes nothing).
+Result<std::vector<repo::Id>> packs_for_restore(repo::Repository& repo, const repo::Snapshot& snapshot,
+                                          const RestoreOptions& options, const OpContext& ctx);
+
+// Makes `packs` readable: asks the store to thaw the archived ones (in
+// parallel, each once), then, up to options.wait_ns, looks again every
+// poll_ns. kArchived, naming how many are still thawing, when time is up.
+Status thaw_packs(const repo::Repository& repo, const std::vector<repo::Id>& packs, const ThawOptions& options,
+                  const OpContext& ctx);
 
 }  // namespace lifeboat::ops

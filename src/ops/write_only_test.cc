@@ -170,7 +170,7 @@ TEST_F(WriteOnly, ABoxWithTheWrongContentIsDetected) {
   repo::PackWriter w(wo->keys(), 0, 0, nullptr);
   w.add(repo::BlobType::kData, id, forged);
   auto f = w.finish();
-  ASSERT_TRUE(wo->write_pack(f.pack_id, *f.data).is_ok());
+  ASSERT_TRUE(wo->write_pack(f.pack_id, *f.data, f.entries).is_ok());
   ASSERT_TRUE(wo->write_index({{f.pack_id, f.entries}}).is_ok());
   auto full = reopen();
   ASSERT_TRUE(full->load_index().is_ok());

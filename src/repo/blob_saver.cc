@@ -90,7 +90,7 @@ void BlobSaver::worker_loop() {
 
 void BlobSaver::uploader_loop() {
   while (auto pack = uploads_.pop()) {
-    Status s = repo_.write_pack(pack->pack_id, *pack->data);
+    Status s = repo_.write_pack(pack->pack_id, *pack->data, pack->entries);
     size_t pack_size = pack->data->size();
     pack->data.reset();  // back to the pool before waking a worker with the next pack
     pack_done();

@@ -59,6 +59,13 @@ Result<std::unique_ptr<Repository>> Repository::create(std::unique_ptr<storage::
   if (backend->stat(kConfigName).is_ok())
     return Status(ErrorCode::kAlreadyExists,
                   fmt::format("a repository already exists at {}", backend->location()));
+  bool store_retention = false;
+  if (options.lock_days > 0) {
+    // Before create(): an S3 bucket that init makes gets Object Lock.
+    auto enforced = backend->set_retention(static_cast<int>(options.lock_days));
+    if (!enforced.is_ok()) return enforced.status().with_context("unable to set up the retention lock");
+    store_retention = *enforced;
+  }
   Status created = backend->create();
   if (!created.is_ok())
     return created.with_context(fmt::format("unable to create a repository at {}", backend->location()));
@@ -73,6 +80,7 @@ Result<std::unique_ptr<Repository>> Repository::create(std::unique_ptr<storage::
   repo->config_.compression_level = options.compression_level;
   repo->config_.pack_size = options.pack_size;
   repo->config_.lock_days = options.lock_days;
+  repo->store_retention_ = store_retention;
 
   KeyFileInfo info;
   info.created_ns = now;
@@ -143,7 +151,16 @@ Result<std::unique_ptr<Repository>> Repository::open(std::unique_ptr<storage::Ba
                   "write-only key was interrupted; run `lifeboat key add --write-only` again with a full key");
   if (!config.is_ok()) return config.status().with_context("unable to read the repository config");
   LB_ASSIGN_OR_RETURN(repo->config_, RepoConfig::from_json(as_string_view(*config)));
+  LB_RETURN_IF_ERROR(repo->apply_store_retention());
   return repo;
+}
+
+Status Repository::apply_store_retention() {
+  if (config_.lock_days == 0) return Status::ok();
+  auto enforced = backend_->set_retention(static_cast<int>(config_.lock_days));
+  if (!enforced.is_ok()) return enforced.status();
+  store_retention_ = *enforced;
+  return Status::ok();
 }
 
 void Repository::set_keys(std::unique_ptr<RepoKeys> keys) {
@@ -276,7 +293,7 @@ Status Repository::update_config(const RepoConfig& config) {
   LB_RETURN_IF_ERROR(write_sealed(std::string(kConfigName), as_bytes(text), as_bytes("config"))
                          .with_context("unable to write the repository config"));
   config_ = config;
-  return Status::ok();
+  return apply_store_retention();
 }
 
 Result<std::vector<Repository::KeyListing>> Repository::list_keys() const {
@@ -498,7 +515,7 @@ Result<std::vector<PackFile>> Repository::list_packs() const {
   out.reserve(objects.size());
   for (const auto& o : objects) {
     auto id = id_from_name(o.name);
-    if (id && pack_name(*id) == o.name) out.push_back({*id, o.size});
+    if (id && pack_name(*id) == o.name) out.push_back({*id, o.size, o.archived});
   }
   return out;
 }
@@ -516,9 +533,19 @@ Status Repository::read_pack_into(const Id& pack_id, uint64_t offset, uint64_t l
   return s;
 }
 
-Status Repository::write_pack(const Id& pack_id, ByteSpan data) {
-  Status s = backend_->write(pack_name(pack_id), data);
+Status Repository::write_pack(const Id& pack_id, ByteSpan data, const std::vector<PackEntry>& entries) {
+  bool data_pack = std::none_of(entries.begin(), entries.end(),
+                                [](const PackEntry& e) { return e.type == BlobType::kTree; });
+  Status s = data_pack ? backend_->write_cold(pack_name(pack_id), data) : backend_->write(pack_name(pack_id), data);
   return s.with_context("unable to write pack " + pack_name(pack_id));
+}
+
+Result<storage::ThawState> Repository::pack_thaw_state(const Id& pack_id) const {
+  return backend_->thaw_state(pack_name(pack_id));
+}
+
+Status Repository::thaw_pack(const Id& pack_id, int days) const {
+  return backend_->thaw(pack_name(pack_id), days).with_context("unable to thaw pack " + pack_id.short_hex());
 }
 
 Result<std::vector<PackEntry>> Repository::read_pack_header(const Id& pack_id, uint64_t pack_size) const {

@@ -32,9 +32,7 @@
 #include "util/clock.h"
 #include "util/status.h"
 
-namespace lifeboat::storage {
-class Backend;
-}
+#include "storage/backend.h"
 
 namespace lifeboat::repo {
 
@@ -55,6 +53,7 @@ struct CreateOptions {
 struct PackFile {
   Id id;
   uint64_t size = 0;
+  bool archived = false;  // in an archive storage class: thaw before reading
 };
 
 class Repository {
@@ -77,6 +76,9 @@ class Repository {
                                                   std::string_view password, const Clock& clock);
 
   const RepoConfig& config() const { return config_; }
+  // Whether the store itself enforces config().lock_days on what is written
+  // (S3 Object Lock on the bucket), beyond forget's refusal.
+  bool store_enforces_retention() const { return store_retention_; }
   // Rewrites the config object (atomically replaced).
   Status update_config(const RepoConfig& config);
   // The keys in use. Replaced by key rotation and by the shared key's
@@ -134,7 +136,12 @@ class Repository {
   Result<Bytes> read_pack(const Id& pack_id, uint64_t offset = 0, uint64_t length = UINT64_MAX) const;
   // read_pack() into a reused buffer (restore and check read many packs).
   Status read_pack_into(const Id& pack_id, uint64_t offset, uint64_t length, Bytes& out) const;
-  Status write_pack(const Id& pack_id, ByteSpan data);
+  // `entries` say what the pack holds: packs of data blobs may go to a
+  // colder storage class (Backend::write_cold); tree packs stay hot.
+  Status write_pack(const Id& pack_id, ByteSpan data, const std::vector<PackEntry>& entries);
+  // Cold storage (storage::Backend::thaw_state/thaw) for one pack.
+  Result<storage::ThawState> pack_thaw_state(const Id& pack_id) const;
+  Status thaw_pack(const Id& pack_id, int days) const;
   // Reads and authenticates a pack's header.
   Result<std::vector<PackEntry>> read_pack_header(const Id& pack_id, uint64_t pack_size) const;
 
@@ -220,6 +227,9 @@ class Repository {
   std::unique_ptr<storage::Backend> backend_;
   const Clock& clock_;
   RepoConfig config_;
+  bool store_retention_ = false;
+  // Passes config_.lock_days to the backend (Backend::set_retention).
+  Status apply_store_retention();
   void set_keys(std::unique_ptr<RepoKeys> keys);
   // Keys for `master`, sealing metadata as the current ones do (stop_sharing() stays in force).
   void replace_master(MasterKey master);

@@ -195,7 +195,7 @@ class RepositoryData : public ::testing::Test {
     PackWriter w(repo().keys(), 3);
     for (const auto& b : blobs) w.add(type, repo().keys().blob_id(b), b);
     auto f = w.finish();
-    EXPECT_TRUE(repo().write_pack(f.pack_id, *f.data).is_ok());
+    EXPECT_TRUE(repo().write_pack(f.pack_id, *f.data, f.entries).is_ok());
     return f;
   }
 };
@@ -476,7 +476,7 @@ TEST(Repository, TreesFromAnObjectStoreComeAPackAtATime) {
       w.add(BlobType::kTree, ids.back(), plain);
     }
     auto f = w.finish();
-    ASSERT_TRUE(r.write_pack(f.pack_id, *f.data).is_ok());
+    ASSERT_TRUE(r.write_pack(f.pack_id, *f.data, f.entries).is_ok());
     ASSERT_TRUE(r.write_index({{f.pack_id, f.entries}}).is_ok());
     ASSERT_TRUE(r.load_index().is_ok());
     m.backend->connections_ = connections;

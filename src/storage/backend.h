@@ -31,6 +31,16 @@ namespace lifeboat::storage {
 struct ObjectInfo {
   std::string name;
   uint64_t size = 0;
+  // In an archive class (S3 GLACIER / DEEP_ARCHIVE, Azure Archive): it must
+  // be thawed (thaw()) before it can be read. Set by list().
+  bool archived = false;
+};
+
+// Where an object in cold storage stands (thaw_state()).
+enum class ThawState {
+  kReadable,  // in a hot class, or thawed: read() works
+  kArchived,  // needs thaw() before it can be read
+  kThawing,   // thaw() was asked; the store is working on it
 };
 
 inline constexpr uint64_t kToEnd = std::numeric_limits<uint64_t>::max();
@@ -70,6 +80,35 @@ class Backend {
   virtual Status write(std::string_view name, ByteSpan data) = 0;
   virtual Status remove(std::string_view name) = 0;
   virtual Result<ObjectInfo> stat(std::string_view name) = 0;
+
+  // write() for data packs: drivers configured with a colder storage class
+  // for data (LIFEBOAT_S3_STORAGE_CLASS_DATA, ...) put the object there.
+  // Everything else (tree packs, index, snapshots, keys, locks) uses
+  // write() and stays hot, so listing and planning never wait for a thaw.
+  virtual Status write_cold(std::string_view name, ByteSpan data) { return write(name, data); }
+
+  // Cold tiers. thaw_state() says whether `name` can be read now; thaw()
+  // asks the store to make an archived object readable for `days` days
+  // (asking again while it thaws is harmless). Stores without archive
+  // classes report everything readable.
+  virtual Result<ThawState> thaw_state(std::string_view name) {
+    (void)name;
+    return ThawState::kReadable;
+  }
+  virtual Status thaw(std::string_view name, int days) {
+    (void)name;
+    (void)days;
+    return Status::ok();
+  }
+
+  // Immutability at the store (S3 Object Lock): from now on, objects this
+  // handle writes cannot be deleted or overwritten by anyone for `days`
+  // days, when the container supports it. The repository calls this with
+  // its --lock-days. Returns whether the store enforces it.
+  virtual Result<bool> set_retention(int days) {
+    (void)days;
+    return false;
+  }
 };
 
 // Opens a backend by location: a local path now (the object-storage

@@ -1,6 +1,7 @@
 #include "storage/s3_backend.h"
 
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -58,6 +59,37 @@ std::map<std::string, std::string> ini_section(const std::string& path, const st
 std::string sha256_hex(ByteSpan data) {
   auto d = crypto::sha256(data);
   return hex_encode(ByteSpan(d.data(), d.size()));
+}
+
+std::string md5_base64(ByteSpan data) {
+  auto d = crypto::md5(data);
+  return base64_encode(ByteSpan(d.data(), d.size()));
+}
+
+// "2026-11-23T04:00:00Z", `days` days from now (Object Lock's retain-until).
+std::string iso8601_days_from_now(int days) {
+  std::time_t t = std::time(nullptr) + static_cast<std::time_t>(days) * 86400;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Archive classes: objects there must be restored (thawed) before a GET.
+// GLACIER_IR (instant retrieval) reads like a hot class.
+bool archive_class(std::string_view storage_class) {
+  return storage_class == "GLACIER" || storage_class == "DEEP_ARCHIVE";
+}
+
+std::string one_of(const std::string& value, std::initializer_list<const char*> allowed, const char* var,
+                   Status& error) {
+  for (const char* a : allowed)
+    if (value == a) return value;
+  std::string list;
+  for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+  error = Status(ErrorCode::kInvalidArgument, fmt::format("{}=\"{}\" is not one of {}", var, value, list));
+  return value;
 }
 
 }  // namespace
@@ -129,6 +161,14 @@ Status s3_config_from_environment(S3Config& c) {
   if (c.http.ca_bundle.empty()) c.http.ca_bundle = env("AWS_CA_BUNDLE");
   c.sse = env("LIFEBOAT_S3_SSE");
   c.data_storage_class = env("LIFEBOAT_S3_STORAGE_CLASS_DATA");
+  Status bad = Status::ok();
+  if (std::string m = env("LIFEBOAT_S3_OBJECT_LOCK_MODE"); !m.empty())
+    c.lock_mode = one_of(m, {"GOVERNANCE", "COMPLIANCE"}, "LIFEBOAT_S3_OBJECT_LOCK_MODE", bad);
+  if (std::string t = env("LIFEBOAT_S3_THAW_TIER"); !t.empty())
+    c.thaw_tier = one_of(t, {"Standard", "Bulk", "Expedited"}, "LIFEBOAT_S3_THAW_TIER", bad);
+  if (std::string a = env("LIFEBOAT_S3_ADDRESSING"); !a.empty())
+    c.path_style = one_of(a, {"path", "virtual"}, "LIFEBOAT_S3_ADDRESSING", bad) == "path";
+  LB_RETURN_IF_ERROR(bad);
   if (std::string n = env("LIFEBOAT_CONNECTIONS"); !n.empty()) {
     int v = std::atoi(n.c_str());
     if (v < 1 || v > 64)
@@ -191,6 +231,11 @@ Status S3Backend::error_for(const HttpResponse& head, std::string_view what, con
     return Status(ErrorCode::kPermission, fmt::format("{}: {} (check AWS_SECRET_ACCESS_KEY)", what, detail));
   if (code == "InvalidAccessKeyId")
     return Status(ErrorCode::kPermission, fmt::format("{}: {} (check AWS_ACCESS_KEY_ID)", what, detail));
+  if (code == "InvalidObjectState")
+    return Status(ErrorCode::kArchived,
+                  fmt::format("{}: the object is in an archive storage class (thaw it first: `lifeboat restore` "
+                              "does, see --thaw-wait)",
+                              what));
   if (r.status == 403)
     return Status(ErrorCode::kPermission,
                   fmt::format("{}: access to bucket \"{}\" denied ({}); check the credentials and the bucket policy",
@@ -214,7 +259,9 @@ Status S3Backend::create() {
       body = to_bytes(fmt::format("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
                                   "<LocationConstraint>{}</LocationConstraint></CreateBucketConfiguration>",
                                   config_.region));
-    LB_RETURN_IF_ERROR(http_.perform_with_retry(signed_request("PUT", bucket_url(), body), r));
+    HttpRequest make = signed_request("PUT", bucket_url(), body);
+    if (create_locked_) make.headers.push_back("x-amz-bucket-object-lock-enabled: true");
+    LB_RETURN_IF_ERROR(http_.perform_with_retry(make, r));
     // Created, or created meanwhile by another process of ours.
     if (r.status != 200 && !(r.status == 409 && s3_error(r).first == "BucketAlreadyOwnedByYou"))
       return error_for(r, fmt::format("unable to create bucket \"{}\"", config_.bucket));
@@ -248,13 +295,20 @@ Result<std::vector<ObjectInfo>> S3Backend::list(std::string_view prefix) {
                                         });
     LB_RETURN_IF_ERROR(s);
     if (r.status != 200) return error_for(r, "unable to list " + location() + std::string(prefix));
-    std::string key;
+    std::string key, size, storage_class;
     for (const auto& [path, value] : x.items) {
       if (path == "ListBucketResult/Contents/Key") key = value;
-      if (path == "ListBucketResult/Contents/Size" && key.starts_with(config_.prefix)) {
-        std::string name = key.substr(config_.prefix.size());
-        if (valid_object_name(name)) out.push_back({name, std::strtoull(value.c_str(), nullptr, 10)});
+      if (path == "ListBucketResult/Contents/Size") size = value;
+      if (path == "ListBucketResult/Contents/StorageClass") storage_class = value;
+      if (path == "ListBucketResult/Contents") {
+        if (key.starts_with(config_.prefix)) {
+          std::string name = key.substr(config_.prefix.size());
+          if (valid_object_name(name))
+            out.push_back({name, std::strtoull(size.c_str(), nullptr, 10), archive_class(storage_class)});
+        }
         key.clear();
+        size.clear();
+        storage_class.clear();
       }
     }
     if (x.value("ListBucketResult/IsTruncated") != "true") break;
@@ -303,16 +357,163 @@ Status S3Backend::read_into(std::string_view name, uint64_t offset, uint64_t len
   return Status::ok();
 }
 
-Status S3Backend::write(std::string_view name, ByteSpan data) {
+Status S3Backend::write(std::string_view name, ByteSpan data) { return put(name, data, /*cold=*/false); }
+
+Status S3Backend::write_cold(std::string_view name, ByteSpan data) { return put(name, data, /*cold=*/true); }
+
+std::vector<std::string> S3Backend::object_headers(std::string_view name, bool cold, bool* with_md5) const {
+  std::vector<std::string> h;
+  if (!config_.sse.empty()) h.push_back("x-amz-server-side-encryption: " + config_.sse);
+  if (cold && !config_.data_storage_class.empty()) h.push_back("x-amz-storage-class: " + config_.data_storage_class);
+  *with_md5 = false;
+  // Locks come and go every few seconds; everything else is kept.
+  if (int days = retention_days_.load(); days > 0 && !name.starts_with("locks/")) {
+    h.push_back("x-amz-object-lock-mode: " + config_.lock_mode);
+    h.push_back("x-amz-object-lock-retain-until-date: " + iso8601_days_from_now(days));
+    *with_md5 = true;  // S3 requires it with retention headers
+  }
+  return h;
+}
+
+Status S3Backend::put(std::string_view name, ByteSpan data, bool cold) {
   if (!valid_object_name(name)) return invalid_object_name(name);
+  bool with_md5 = false;
+  std::vector<std::string> headers = object_headers(name, cold, &with_md5);
+  if (data.size() > config_.multipart_threshold) return put_multipart(name, data, headers, with_md5);
   HttpRequest req = signed_request("PUT", object_url(name), data);
-  if (!config_.sse.empty()) req.headers.push_back("x-amz-server-side-encryption: " + config_.sse);
-  if (!config_.data_storage_class.empty() && name.starts_with("data/"))
-    req.headers.push_back("x-amz-storage-class: " + config_.data_storage_class);
+  req.headers.insert(req.headers.end(), headers.begin(), headers.end());
+  if (with_md5) req.headers.push_back("Content-MD5: " + md5_base64(data));
   HttpResponse r;
   LB_RETURN_IF_ERROR(http_.perform_with_retry(req, r));
   if (r.status != 200) return error_for(r, "unable to write " + std::string(name));
   return Status::ok();
+}
+
+Status S3Backend::put_multipart(std::string_view name, ByteSpan data, const std::vector<std::string>& headers,
+                                bool with_md5) {
+  const std::string what = "unable to write " + std::string(name);
+  const std::string url = object_url(name);
+  // A 200 whose body does not parse (cut off) or is an <Error> (S3 can fail
+  // a completion after sending the status) is retried.
+  XmlElements x;
+  auto parsed = [&x](const HttpResponse& resp) -> Status {
+    if (resp.status != 200) return Status::ok();
+    auto p = parse_xml(resp.body);
+    if (!p.is_ok()) return p.status();
+    if (std::string code = p->value("Error/Code"); !code.empty())
+      return Status(ErrorCode::kUnavailable, "S3 answered 200 with error " + code);
+    x = std::move(*p);
+    return Status::ok();
+  };
+  HttpRequest init = signed_request("POST", url + "?uploads=");
+  init.headers.insert(init.headers.end(), headers.begin(), headers.end());
+  HttpResponse r;
+  LB_RETURN_IF_ERROR(http_.perform_with_retry(init, r, parsed));
+  if (r.status != 200) return error_for(r, what);
+  std::string upload_id = x.value("InitiateMultipartUploadResult/UploadId");
+  if (upload_id.empty()) return Status(ErrorCode::kIo, what + ": the server returned no upload id");
+  const std::string query = "uploadId=" + uri_encode(upload_id, false);
+  auto fail = [&](Status s) {
+    HttpResponse ignored;  // best effort: an unfinished upload only costs storage until a lifecycle rule
+    (void)http_.perform_with_retry(signed_request("DELETE", url + "?" + query), ignored);
+    return s;
+  };
+
+  // S3 allows 10,000 parts; bigger objects get bigger parts.
+  uint64_t part_size = std::max<uint64_t>(config_.part_size, (data.size() + 9999) / 10000);
+  std::string complete = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
+  int number = 1;
+  for (uint64_t off = 0; off < data.size(); off += part_size, ++number) {
+    ByteSpan part = data.subspan(off, std::min<uint64_t>(part_size, data.size() - off));
+    HttpRequest put = signed_request("PUT", fmt::format("{}?partNumber={}&{}", url, number, query), part);
+    if (with_md5) put.headers.push_back("Content-MD5: " + md5_base64(part));
+    Status s = http_.perform_with_retry(put, r);
+    if (!s.is_ok()) return fail(s.with_context(what));
+    if (r.status != 200) return fail(error_for(r, fmt::format("{} (part {})", what, number)));
+    std::string etag = r.header("etag");
+    if (etag.empty()) return fail(Status(ErrorCode::kIo, fmt::format("{}: part {} has no ETag", what, number)));
+    complete += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", number, etag);
+  }
+  complete += "</CompleteMultipartUpload>";
+  Bytes body = to_bytes(complete);
+  HttpRequest done = signed_request("POST", url + "?" + query, body);
+  done.headers.push_back("Content-Type: application/xml");
+  Status s = http_.perform_with_retry(done, r, parsed);
+  if (!s.is_ok()) return fail(s.with_context(what));
+  if (r.status == 404 && s3_error(r).first == "NoSuchUpload") {
+    // A retried completion whose first answer was lost: the object is there.
+    auto st = stat(name);
+    if (st.is_ok() && st->size == data.size()) return Status::ok();
+  }
+  if (r.status != 200) return fail(error_for(r, what));
+  if (int days = retention_days_.load(); with_md5 && days > 0) {
+    // Some servers (Ceph RGW 16) drop the retention headers of a multipart
+    // upload: set it on the completed object (the same date or later).
+    Bytes retention = to_bytes(fmt::format(
+        "<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>{}</Mode>"
+        "<RetainUntilDate>{}</RetainUntilDate></Retention>",
+        config_.lock_mode, iso8601_days_from_now(days)));
+    HttpRequest req = signed_request("PUT", url + "?retention=", retention);
+    req.headers.push_back("Content-MD5: " + md5_base64(retention));
+    LB_RETURN_IF_ERROR(http_.perform_with_retry(req, r));
+    if (r.status != 200) return error_for(r, what + " (setting its retention)");
+  }
+  return Status::ok();
+}
+
+Result<ThawState> S3Backend::thaw_state(std::string_view name) {
+  LB_ASSIGN_OR_RETURN(HttpResponse r, head(name));
+  if (!archive_class(r.header("x-amz-storage-class"))) return ThawState::kReadable;
+  // x-amz-restore: ongoing-request="true" while thawing; "false" plus an
+  // expiry date once the thawed copy is readable.
+  std::string restore = r.header("x-amz-restore");
+  if (restore.find("ongoing-request=\"true\"") != std::string::npos) return ThawState::kThawing;
+  if (restore.find("ongoing-request=\"false\"") != std::string::npos) return ThawState::kReadable;
+  return ThawState::kArchived;
+}
+
+Status S3Backend::thaw(std::string_view name, int days) {
+  if (!valid_object_name(name)) return invalid_object_name(name);
+  Bytes body = to_bytes(fmt::format(
+      "<RestoreRequest xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Days>{}</Days>"
+      "<GlacierJobParameters><Tier>{}</Tier></GlacierJobParameters></RestoreRequest>",
+      std::max(days, 1), config_.thaw_tier));
+  HttpResponse r;
+  HttpRequest req = signed_request("POST", object_url(name) + "?restore=", body);
+  req.headers.push_back("Content-Type: application/xml");  // not curl's form encoding for a POST
+  LB_RETURN_IF_ERROR(http_.perform_with_retry(req, r));
+  // 202: started; 200: already thawed (the expiry is extended); 409: already thawing.
+  if (r.status == 200 || r.status == 202) return Status::ok();
+  if (r.status == 409 && s3_error(r).first == "RestoreAlreadyInProgress") return Status::ok();
+  return error_for(r, "unable to thaw " + std::string(name));
+}
+
+Result<bool> S3Backend::set_retention(int days) {
+  if (days <= 0) {
+    retention_days_ = 0;
+    return false;
+  }
+  HttpResponse r;
+  LB_RETURN_IF_ERROR(http_.perform_with_retry(signed_request("GET", bucket_url() + "/?object-lock="), r));
+  auto [code, message] = s3_error(r);
+  if (r.status == 404 && code == "NoSuchBucket") {
+    // init: create() will make the bucket with Object Lock enabled.
+    create_locked_ = true;
+    retention_days_ = days;
+    return true;
+  }
+  if (r.status == 200) {
+    auto x = parse_xml(r.body);
+    if (x.is_ok() && x->value("ObjectLockConfiguration/ObjectLockEnabled") == "Enabled") {
+      retention_days_ = days;
+      return true;
+    }
+    return false;
+  }
+  // No lock configuration (ObjectLockConfigurationNotFoundError), or a
+  // store without Object Lock: the retention stays the repository's own.
+  if (r.status == 404 || r.status == 400 || r.status == 501) return false;
+  return error_for(r, fmt::format("unable to read the Object Lock configuration of bucket \"{}\"", config_.bucket));
 }
 
 Status S3Backend::remove(std::string_view name) {
@@ -325,14 +526,21 @@ Status S3Backend::remove(std::string_view name) {
   return Status::ok();
 }
 
-Result<ObjectInfo> S3Backend::stat(std::string_view name) {
+Result<HttpResponse> S3Backend::head(std::string_view name) {
   if (!valid_object_name(name)) return invalid_object_name(name);
   HttpResponse r;
   std::string url = object_url(name);
   LB_RETURN_IF_ERROR(http_.perform_with_retry(signed_request("HEAD", url), r));
   if (r.status == 404) return Status(ErrorCode::kNotFound, fmt::format("{} not found in {}", name, location()));
   if (r.status != 200) return error_for(r, "unable to stat " + std::string(name), url);
-  return ObjectInfo{std::string(name), std::strtoull(r.header("content-length").c_str(), nullptr, 10)};
+  return r;
+}
+
+Result<ObjectInfo> S3Backend::stat(std::string_view name) {
+  LB_ASSIGN_OR_RETURN(HttpResponse r, head(name));
+  bool archived = archive_class(r.header("x-amz-storage-class")) &&
+                  r.header("x-amz-restore").find("ongoing-request=\"false\"") == std::string::npos;
+  return ObjectInfo{std::string(name), std::strtoull(r.header("content-length").c_str(), nullptr, 10), archived};
 }
 
 }  // namespace lifeboat::storage

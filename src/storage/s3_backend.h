@@ -18,10 +18,21 @@
 // LIFEBOAT_S3_CA_BUNDLE or AWS_CA_BUNDLE. LIFEBOAT_S3_SSE sets
 // x-amz-server-side-encryption (e.g. "AES256") on every object written;
 // LIFEBOAT_S3_STORAGE_CLASS_DATA the storage class of data packs (metadata
-// stays in the default class).
+// and tree packs stay in the default class); data packs in GLACIER or
+// DEEP_ARCHIVE are thawed with RestoreObject (tier LIFEBOAT_S3_THAW_TIER:
+// Standard, Bulk or Expedited). LIFEBOAT_S3_ADDRESSING=virtual|path picks
+// the addressing style for an explicit endpoint (path by default).
+//
+// Objects above multipart_threshold go up in parts. With a retention period
+// (set_retention, the repository's --lock-days) and a bucket with Object
+// Lock enabled, every object but locks gets a retain-until date (mode
+// LIFEBOAT_S3_OBJECT_LOCK_MODE, GOVERNANCE by default, or COMPLIANCE) and a
+// Content-MD5; a bucket that create() makes then has Object Lock enabled.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <vector>
 #include <string>
 
 #include "storage/backend.h"
@@ -42,6 +53,10 @@ struct S3Config {
   std::string data_storage_class;  // x-amz-storage-class of data/ objects, if set
   int list_page_size = 1000;       // max-keys per ListObjectsV2 request
   int connections = 5;             // requests in flight (--connections, LIFEBOAT_CONNECTIONS)
+  uint64_t multipart_threshold = 64ull << 20;  // larger objects are uploaded in parts
+  uint64_t part_size = 16ull << 20;            // at least 5 MiB (S3's minimum part size)
+  std::string lock_mode = "GOVERNANCE";        // Object Lock retention mode
+  std::string thaw_tier = "Standard";          // RestoreObject retrieval tier
   HttpOptions http;
 };
 
@@ -64,19 +79,34 @@ class S3Backend final : public Backend {
   Status remove(std::string_view name) override;
   Result<ObjectInfo> stat(std::string_view name) override;
   int connections() const override { return config_.connections; }
+  Status write_cold(std::string_view name, ByteSpan data) override;
+  Result<ThawState> thaw_state(std::string_view name) override;
+  Status thaw(std::string_view name, int days) override;
+  Result<bool> set_retention(int days) override;
 
   const HttpClient& http() const { return http_; }
-
- private:
+  HttpClient& http() { return http_; }
+  // For tests and diagnostics: URLs and signed requests as the driver makes them.
   std::string object_url(std::string_view name) const;
   std::string bucket_url() const;
   HttpRequest signed_request(std::string method, std::string url, ByteSpan body = {}) const;
+
+ private:
+  Status put(std::string_view name, ByteSpan data, bool cold);
+  // A successful HEAD of `name` (kNotFound, or the error, otherwise).
+  Result<HttpResponse> head(std::string_view name);
+  Status put_multipart(std::string_view name, ByteSpan data, const std::vector<std::string>& headers,
+                       bool with_md5);
+  // Headers for a new object: encryption, storage class, retention.
+  std::vector<std::string> object_headers(std::string_view name, bool cold, bool* with_md5) const;
   // The error for a response that is not a success, naming `what`. For a
   // 403 to a HEAD of `head_url` (no body), a GET says which error it was.
   Status error_for(const HttpResponse& r, std::string_view what, const std::string& head_url = "");
 
   S3Config config_;
   HttpClient http_;
+  std::atomic<int> retention_days_{0};  // > 0: new objects get a retain-until date
+  std::atomic<bool> create_locked_{false};  // create() makes the bucket with Object Lock
 };
 
 }  // namespace lifeboat::storage

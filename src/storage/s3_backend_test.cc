@@ -2,6 +2,8 @@
 // backend_test.cc runs the driver against Ceph's RADOS Gateway).
 #include "storage/s3_backend.h"
 
+#include <ctime>
+
 #include <algorithm>
 #include <cstdlib>
 #include <random>
@@ -9,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/xml.h"
 #include "unit/test_util.h"
 
 namespace lifeboat::storage {
@@ -16,6 +19,15 @@ namespace {
 
 using lifeboat::testing::TempDir;
 using lifeboat::testing::write_file;
+
+std::string iso8601_for_test(int64_t seconds_from_now) {
+  std::time_t t = std::time(nullptr) + seconds_from_now;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return buf;
+}
 
 TEST(S3Location, EndpointBucketAndPrefix) {
   auto c = parse_s3_location("s3:http://127.0.0.1:7480/backups/host-a/repo/");
@@ -186,6 +198,115 @@ TEST_F(S3Server, StorageClassAndEncryptionHeadersAreAccepted) {
   ASSERT_TRUE(s.is_ok()) << s.message();
   EXPECT_EQ(to_string(*b.read("data/11/pack", 0, kToEnd)), "p");
   ASSERT_TRUE(b.write("config", as_bytes("c")).is_ok());
+}
+
+TEST_F(S3Server, LargeObjectsGoUpInParts) {
+  config_.multipart_threshold = 6 << 20;
+  config_.part_size = 5 << 20;
+  S3Backend b(config_);
+  ASSERT_TRUE(b.create().is_ok());
+  Bytes big = lifeboat::testing::splitmix_bytes(4, (17 << 20) + 5);
+  uint64_t before = b.http().requests();
+  Status s = b.write("data/aa/multi", big);
+  ASSERT_TRUE(s.is_ok()) << s.message();
+  EXPECT_EQ(b.http().requests() - before, 6u) << "initiate, 4 parts, complete";
+  auto back = b.read("data/aa/multi", 0, kToEnd);
+  ASSERT_TRUE(back.is_ok());
+  EXPECT_TRUE(*back == big);
+  // S3 gives a multipart object the ETag "<md5 of the part md5s>-<parts>".
+  HttpResponse r;
+  ASSERT_TRUE(b.http().perform(b.signed_request("HEAD", b.object_url("data/aa/multi")), r).is_ok());
+  EXPECT_TRUE(r.header("etag").ends_with("-4\"")) << r.header("etag");
+  auto listed = b.list("data/");
+  ASSERT_TRUE(listed.is_ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].size, big.size());
+  EXPECT_FALSE((*listed)[0].archived);
+  EXPECT_EQ(*b.thaw_state("data/aa/multi"), ThawState::kReadable) << "a hot object needs no thaw";
+}
+
+// What the server says about an object's retention: (mode, retain-until).
+std::pair<std::string, std::string> retention_of(S3Backend& b, const std::string& name) {
+  HttpResponse r;
+  EXPECT_TRUE(b.http().perform(b.signed_request("GET", b.object_url(name) + "?retention="), r).is_ok());
+  if (r.status != 200) return {};
+  auto x = parse_xml(r.body);
+  if (!x.is_ok()) return {};
+  return {x->value("Retention/Mode"), x->value("Retention/RetainUntilDate")};
+}
+
+TEST_F(S3Server, ObjectLockRetainsWhatTheRepositoryWrites) {
+  // A bucket of its own: Object Lock is enabled when a bucket is created.
+  config_.bucket = "lock-" + std::to_string(std::random_device{}());
+  config_.prefix = "repo/";
+  config_.multipart_threshold = 6 << 20;
+  config_.part_size = 5 << 20;
+  S3Backend b(config_);
+  auto enforced = b.set_retention(2);
+  ASSERT_TRUE(enforced.is_ok()) << enforced.status().message();
+  EXPECT_TRUE(*enforced) << "a bucket init creates gets Object Lock";
+  ASSERT_TRUE(b.create().is_ok());
+  ASSERT_TRUE(b.write("config", as_bytes("c")).is_ok());
+  ASSERT_TRUE(b.write_cold("data/ab/pack", as_bytes("pack")).is_ok());
+  Bytes big = lifeboat::testing::splitmix_bytes(5, 11 << 20);
+  Status s = b.write_cold("data/ab/big", big);  // multipart: parts carry Content-MD5 too
+  ASSERT_TRUE(s.is_ok()) << s.message();
+  ASSERT_TRUE(b.write("locks/l1", as_bytes("lock")).is_ok());
+
+  auto [mode, until] = retention_of(b, "data/ab/pack");
+  EXPECT_EQ(mode, "GOVERNANCE");
+  // Two days from now, give or take the test's run time.
+  std::string in_two_days = iso8601_for_test(2 * 86400);
+  EXPECT_EQ(until.substr(0, 13), in_two_days.substr(0, 13)) << until;
+  EXPECT_EQ(retention_of(b, "data/ab/big").first, "GOVERNANCE");
+  EXPECT_EQ(retention_of(b, "config").first, "GOVERNANCE");
+  EXPECT_EQ(retention_of(b, "locks/l1").first, "") << "locks come and go; they are not retained";
+
+  // Deleting hides the object (a delete marker), but its data stays: the
+  // version itself cannot be deleted before the date.
+  ASSERT_TRUE(b.remove("data/ab/pack").is_ok());
+  EXPECT_EQ(b.stat("data/ab/pack").status().code(), ErrorCode::kNotFound);
+  HttpResponse r;
+  ASSERT_TRUE(b.http().perform(b.signed_request("GET", b.bucket_url() + "/?prefix=repo%2Fdata%2Fab%2Fpack&versions="), r).is_ok());
+  auto versions = parse_xml(r.body);
+  ASSERT_TRUE(versions.is_ok());
+  std::string version_id = versions->value("ListVersionsResult/Version/VersionId");
+  ASSERT_FALSE(version_id.empty()) << to_string(r.body);
+  ASSERT_TRUE(b.http()
+                  .perform(b.signed_request("DELETE", b.object_url("data/ab/pack") + "?versionId=" +
+                                                          uri_encode(version_id, false)),
+                           r)
+                  .is_ok());
+  EXPECT_EQ(r.status, 403) << "a retained version cannot be deleted: " << to_string(r.body);
+
+  // Another handle on the same bucket finds the lock configuration; a
+  // bucket without Object Lock reports that retention is not enforced.
+  S3Backend again(config_);
+  EXPECT_TRUE(*again.set_retention(1));
+  auto plain = parse_s3_location(std::getenv("LIFEBOAT_TEST_S3"));
+  ASSERT_TRUE(s3_config_from_environment(*plain).is_ok());
+  S3Backend unlocked(*plain);
+  ASSERT_TRUE(unlocked.write("probe-" + std::to_string(std::random_device{}()), as_bytes("x")).is_ok());
+  auto no = unlocked.set_retention(1);
+  ASSERT_TRUE(no.is_ok()) << no.status().message();
+  EXPECT_FALSE(*no);
+}
+
+TEST(S3Config, VirtualHostedAddressingForAnEndpoint) {
+  ScopedEnv env({{"AWS_ACCESS_KEY_ID", "k"}, {"AWS_SECRET_ACCESS_KEY", "s"}, {"LIFEBOAT_S3_ADDRESSING", "virtual"}});
+  auto c = parse_s3_location("s3:https://minio.example.com:9000/backups/host");
+  ASSERT_TRUE(s3_config_from_environment(*c).is_ok());
+  S3Backend b(*c);
+  EXPECT_EQ(b.bucket_url(), "https://backups.minio.example.com:9000");
+  EXPECT_EQ(b.object_url("data/ab/x"), "https://backups.minio.example.com:9000/host/data/ab/x");
+  ScopedEnv path({{"LIFEBOAT_S3_ADDRESSING", "path"}});
+  auto aws = parse_s3_location("s3:my-bucket/p");
+  ASSERT_TRUE(s3_config_from_environment(*aws).is_ok());
+  EXPECT_EQ(S3Backend(*aws).bucket_url(), "https://s3.us-east-1.amazonaws.com/my-bucket");
+  ScopedEnv bad({{"LIFEBOAT_S3_ADDRESSING", "dns"}});
+  Status s = s3_config_from_environment(*aws);
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("LIFEBOAT_S3_ADDRESSING"), std::string::npos) << s.message();
 }
 
 TEST(UriEncode, AsSignatureV4Wants) {

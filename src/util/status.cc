@@ -18,6 +18,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kWrongPassword: return "wrong password";
     case ErrorCode::kUnavailable: return "unavailable";
     case ErrorCode::kUnsupported: return "unsupported";
+    case ErrorCode::kArchived: return "archived";
     case ErrorCode::kInternal: return "internal error";
   }
   return "unknown";
@@ -41,6 +42,7 @@ int Status::exit_code() const {
     case ErrorCode::kLocked: return kExitLocked;
     case ErrorCode::kWrongPassword: return kExitWrongPassword;
     case ErrorCode::kCancelled: return kExitInterrupted;
+    case ErrorCode::kArchived: return kExitThawing;
     default: return kExitFatal;
   }
 }

@@ -30,6 +30,7 @@ enum class ErrorCode : unsigned char {
   kWrongPassword,     // no key opens with the given password
   kUnavailable,       // a transient backend failure
   kUnsupported,
+  kArchived,          // the object is in cold storage and must be thawed first
   kInternal,
 };
 
@@ -40,6 +41,7 @@ inline constexpr int kExitPartial = 3;
 inline constexpr int kExitNoRepository = 10;
 inline constexpr int kExitLocked = 11;
 inline constexpr int kExitWrongPassword = 12;
+inline constexpr int kExitThawing = 13;
 inline constexpr int kExitInterrupted = 130;
 
 const char* error_code_name(ErrorCode code);

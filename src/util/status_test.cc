@@ -62,6 +62,7 @@ TEST(Status, ExitCodeMapping) {
   EXPECT_EQ(Status(ErrorCode::kLocked, "x").exit_code(), 11);
   EXPECT_EQ(Status(ErrorCode::kWrongPassword, "x").exit_code(), 12);
   EXPECT_EQ(Status(ErrorCode::kCancelled, "x").exit_code(), 130);
+  EXPECT_EQ(Status(ErrorCode::kArchived, "x").exit_code(), 13);
   EXPECT_EQ(kExitNoRepository, 10);
   EXPECT_EQ(kExitLocked, 11);
   EXPECT_EQ(kExitWrongPassword, 12);

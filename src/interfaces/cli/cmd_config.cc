@@ -39,13 +39,15 @@ void add_config_command(CLI::App& app, Globals& g) {
                                           {"compression_level", c.compression_level},
                                           {"pack_size", c.pack_size},
                                           {"lock_days", c.lock_days},
+                                          {"store_enforces_lock", (*repo)->store_enforces_retention()},
                                           {"data_keys", epochs}}
                                .dump());
       } else {
         fmt::print("repository {} (format {}), created {}\n", c.id.short_hex(), c.version, format_local(c.created_ns));
         fmt::print("chunker: FastCDC {}/{}/{} bytes; zstd level {}; packs of {} bytes\n", c.chunker.min_size,
                    c.chunker.avg_size, c.chunker.max_size, c.compression_level, c.pack_size);
-        fmt::print("retention lock: {}\n", c.lock_days ? fmt::format("{} days", c.lock_days) : std::string("none"));
+        fmt::print("retention lock: {}{}\n", c.lock_days ? fmt::format("{} days", c.lock_days) : std::string("none"),
+                   (*repo)->store_enforces_retention() ? " (also enforced by the store: S3 Object Lock)" : "");
         const auto& cur = data_keys.back();
         fmt::print("data key: epoch {}, created {} ({} days ago){}\n", cur.epoch, format_local(cur.created_ns),
                    (SystemClock::instance().now_ns() - cur.created_ns) / (86400 * kNanosPerSecond),
