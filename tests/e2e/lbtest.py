@@ -1,13 +1,18 @@
 """Shared helpers for the end-to-end suites (tests/e2e, tests/crash).
 
 They drive the built `lifeboat` binary (env LIFEBOAT_BIN) against
-repositories in temporary directories under /tmp that each test creates and
-removes.  Standard library only.
+repositories that each test creates and removes: in temporary directories
+under /tmp, or, with LIFEBOAT_TEST_BACKEND=s3 or azure, under a unique prefix
+of LIFEBOAT_TEST_S3 or LIFEBOAT_TEST_AZURE (see "backends" below).  Standard
+library only.
 
 - `run()` / `Repo.run()` run the binary with a clean environment and return a
   `Result` (exit code, stdout, stderr; bytes and text).
 - `LBTestCase` gives every test its own temporary directory (`self.tmp`),
-  removed afterwards even when it holds mode-0000 entries.
+  removed afterwards even when it holds mode-0000 entries, and
+  `new_repo()`/`new_location()` on the selected backend, removed afterwards.
+- `Repo.files()`, `Repo.listing()` and `Repo.store` (objstore.py: list, read,
+  write, delete) inspect and damage a repository on any backend.
 - `scan_tree()` takes a metadata-and-content snapshot of a tree without
   disturbing it (lstat before anything else, O_NOATIME opens), and
   `compare_trees()` lists every difference between two snapshots.
@@ -25,6 +30,9 @@ import subprocess
 import tempfile
 import time
 import unittest
+import uuid
+
+import objstore
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -130,13 +138,94 @@ def run(args, env=None, input=None, timeout=600, cwd=None):
     return Result(argv, p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
 
 
+# --- backends -------------------------------------------------------------------------
+#
+# LIFEBOAT_TEST_BACKEND=local (default) | s3 | azure puts the repositories of
+# new_repo()/new_location() on that backend, each under a prefix of its own
+# below the base location the backend's variable names.  The core suites
+# (test_cli, test_fidelity, test_tamper) run unchanged on every backend; the
+# other suites use repository paths as directories and run on local only.
+
+BACKEND = os.environ.get("LIFEBOAT_TEST_BACKEND", "") or "local"
+BACKEND_VARS = {"s3": "LIFEBOAT_TEST_S3", "azure": "LIFEBOAT_TEST_AZURE"}
+
+
+def _backend_base():
+    """The base location of the selected backend.  A backend selected without
+    its variable fails at import: CI selects it on purpose, and a suite that
+    quietly ran on local instead would claim coverage it does not have."""
+    if BACKEND == "local":
+        return None
+    if BACKEND not in BACKEND_VARS:
+        raise RuntimeError("LIFEBOAT_TEST_BACKEND=%r: expected local, %s" % (BACKEND, ", ".join(BACKEND_VARS)))
+    base = os.environ.get(BACKEND_VARS[BACKEND], "").rstrip("/")
+    if not base:
+        raise RuntimeError("LIFEBOAT_TEST_BACKEND=%s but %s is not set (scripts/test.sh starts the server and "
+                           "sets it)" % (BACKEND, BACKEND_VARS[BACKEND]))
+    return base
+
+
+BACKEND_BASE = _backend_base()
+
+
+def new_location(local_path):
+    """A repository location that holds nothing yet: `local_path` on the
+    local backend, a fresh prefix "<base>/e2e-<uuid>" on the others."""
+    if BACKEND == "local":
+        return local_path
+    return "%s/e2e-%s" % (BACKEND_BASE, uuid.uuid4().hex)
+
+
+def remove_location(location):
+    """Removes every object at a location we created (best effort: a failure
+    is printed, not raised, so that it does not hide the test's result)."""
+    try:
+        objstore.open_store(location).delete_all()
+    except Exception as e:  # noqa: BLE001 - cleanup only
+        print("warning: could not remove %s: %s" % (location, e))
+
+
+def local_only(why):
+    """Runs a test (or class) on the local backend only; `why` says what about
+    it is inherently a local directory, and shows in the skip message."""
+    return unittest.skipUnless(BACKEND == "local", "local backend only: " + why)
+
+
+def new_repo_at(local_path, cache_dir, password=PASSWORD, init=True):
+    """A repository for a class fixture (setUpClass): at `local_path`, or at a
+    fresh location on the selected backend.  The caller removes it with
+    `repo.remove()`."""
+    r = Repo(new_location(local_path), cache_dir, password)
+    if init:
+        r.init()
+    return r
+
+
 class Repo:
-    """A repository location with its password and its own cache directory."""
+    """A repository location with its password and its own cache directory.
+
+    `path` is the location as --repo takes it: a directory, or s3:..., azure:...
+    Use `store`, `files()` and `listing()` to look at the objects, so that a
+    test runs on every backend; `local_path` is the directory (None elsewhere)."""
 
     def __init__(self, path, cache_dir, password=PASSWORD):
         self.path = path
         self.cache_dir = cache_dir
         self.password = password
+        self._store = None
+
+    @property
+    def store(self):
+        if self._store is None:
+            self._store = objstore.open_store(self.path)
+        return self._store
+
+    @property
+    def local_path(self):
+        return self.path if isinstance(self.store, objstore.LocalStore) else None
+
+    def remove(self):
+        remove_location(self.path)
 
     def env(self, **extra):
         e = {"LIFEBOAT_PASSWORD": self.password}
@@ -193,25 +282,14 @@ class Repo:
         return r
 
     def files(self, sub=""):
-        """Relative paths of the repository's files below `sub`."""
-        base = os.path.join(self.path, sub)
-        out = []
-        for d, _, names in os.walk(base):
-            for n in names:
-                out.append(os.path.relpath(os.path.join(d, n), self.path))
-        return sorted(out)
+        """Names (relative paths) of the repository's objects below the folder `sub`."""
+        return self.store.names(sub.rstrip("/") + "/" if sub else "")
 
     def listing(self):
-        """Every entry of the repository directory with type, size, mode and
-        mtime: equal listings mean nothing was written, removed or touched."""
-        out = {}
-        for d, dirs, names in os.walk(self.path):
-            for n in dirs + names:
-                p = os.path.join(d, n)
-                st = os.lstat(p)
-                out[os.path.relpath(p, self.path)] = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode),
-                                                      st.st_size, st.st_mtime_ns, st.st_ino)
-        return out
+        """Every object with its size and what changes when it is written
+        (locally every entry, directories too, with type, mode, size, mtime
+        and inode): equal listings mean nothing was written, removed or touched."""
+        return self.store.state()
 
 
 # --- temporary directories ------------------------------------------------------------
@@ -257,8 +335,16 @@ class LBTestCase(unittest.TestCase):
     def path(self, *parts):
         return os.path.join(self.tmp, *parts)
 
+    def new_location(self, name):
+        """A fresh repository location on the selected backend (locally
+        `self.path(name)`), removed after the test."""
+        loc = new_location(self.path(name))
+        if loc != self.path(name):
+            self.addCleanup(remove_location, loc)
+        return loc
+
     def new_repo(self, name="repo", init=True, password=PASSWORD):
-        r = Repo(self.path(name), self.path(name + "-cache"), password)
+        r = Repo(self.new_location(name), self.path(name + "-cache"), password)
         if init:
             r.init()
         return r

@@ -1,7 +1,8 @@
 """The command line: exit codes, error messages, passwords, JSON output,
 listing commands, check, unreadable and vanishing files, locks.
 
-Every test has its own repository and cache directory under /tmp.
+Every test has its own repository (on the backend LIFEBOAT_TEST_BACKEND
+selects, see lbtest) and cache directory under /tmp.
 """
 
 import ctypes
@@ -128,8 +129,7 @@ class InitAndOpen(CliTestCase):
 
     def test_init_layout(self):
         repo = self.new_repo()
-        names = set(os.listdir(repo.path))
-        self.assertIn("config", names)
+        self.assertIn("config", repo.files())
         self.assertEqual(len(repo.files("keys")), 1)
         self.assertTrue(all(re.fullmatch(r"keys/[0-9a-f]{64}", k) for k in repo.files("keys")))
 
@@ -148,20 +148,25 @@ class InitAndOpen(CliTestCase):
         self.assertFalse(os.path.exists(self.path("t")) and os.listdir(self.path("t")))
 
     def test_no_repository_exit_10(self):
-        missing = self.path("no-such-repo")
+        missing = self.new_location("no-such-repo")
         r = lbtest.run(["--repo", missing, "snapshots"], env=lbtest.base_env(LIFEBOAT_PASSWORD=PASSWORD))
         self.assertRc(r, 10)
         self.assertOneLineError(r, missing, "init")
-        self.assertFalse(os.path.exists(missing), "opening must not create the repository")
-        # An existing directory that is not a repository, through the environment.
-        os.makedirs(self.path("plain-dir"))
+        absent = lbtest.Repo(missing, None)
+        self.assertEqual(absent.listing(), {}, "opening must not create the repository")
+        if absent.local_path:
+            self.assertFalse(os.path.exists(missing), "not even an empty directory")
+        # An existing location that is not a repository (a directory, or a
+        # prefix, holding something else), through the environment.
+        plain = lbtest.Repo(self.new_location("plain-dir"), None)
+        plain.store.write("notes.txt", b"not a repository\n")
+        before = plain.listing()
         for args in (["backup", self.src], ["check"], ["restore", "latest", "--target", self.path("t")]):
             with self.subTest(args=args):
-                r = lbtest.run(args, env=lbtest.base_env(LIFEBOAT_PASSWORD=PASSWORD,
-                                                         LIFEBOAT_REPOSITORY=self.path("plain-dir")))
+                r = lbtest.run(args, env=lbtest.base_env(LIFEBOAT_PASSWORD=PASSWORD, LIFEBOAT_REPOSITORY=plain.path))
                 self.assertRc(r, 10)
-                self.assertOneLineError(r, self.path("plain-dir"))
-        self.assertEqual(os.listdir(self.path("plain-dir")), [])
+                self.assertOneLineError(r, plain.path)
+        self.assertEqual(plain.listing(), before)
 
     def test_no_repository_given(self):
         r = lbtest.run(["snapshots"], env=lbtest.base_env(LIFEBOAT_PASSWORD=PASSWORD))
@@ -177,9 +182,10 @@ class InitAndOpen(CliTestCase):
         self.assertOneLineError(r, "password")
         self.assertEqual(repo.listing(), before)
         # Nor is a repository created without a password.
-        r = lbtest.run(["--repo", self.path("new"), "init"], env=env, input=b"pw\npw\n")
+        new = lbtest.Repo(self.new_location("new"), None)
+        r = lbtest.run(["--repo", new.path, "init"], env=env, input=b"pw\npw\n")
         self.assertRc(r, 1)
-        self.assertFalse(os.path.exists(os.path.join(self.path("new"), "config")))
+        self.assertNotIn("config", new.files())
 
     def test_password_file_and_command(self):
         pwfile = self.path("pw")
@@ -187,7 +193,7 @@ class InitAndOpen(CliTestCase):
             f.write("file password\n")  # the trailing newline is not part of it
         os.chmod(pwfile, 0o600)
         env = lbtest.base_env()
-        loc = self.path("repo")
+        loc = self.new_location("repo")
         cache = self.path("cache")
         r = lbtest.run(["--repo", loc, "--cache-dir", cache, "--password-file", pwfile, "init"], env=env)
         self.assertRc(r, 0)
@@ -231,7 +237,7 @@ class Backup(CliTestCase):
                   "data_added", "total_duration"):
             self.assertIn(k, last)
         self.assertRegex(last["snapshot_id"], r"^[0-9a-f]{64}$")
-        self.assertEqual(os.listdir(os.path.join(repo.path, "snapshots")), [last["snapshot_id"]])
+        self.assertEqual(repo.files("snapshots"), ["snapshots/" + last["snapshot_id"]])
         n = len(self.files)
         self.assertEqual(last["files_new"], n, last)
         self.assertEqual(last["total_bytes_processed"],
@@ -335,17 +341,18 @@ class Listing(lbtest.LBTestCase):
         try:
             cls.src = os.path.join(cls.ctmp, "src")
             cls.files = make_small_tree(cls.src)
-            cls.repo = lbtest.Repo(os.path.join(cls.ctmp, "repo"), os.path.join(cls.ctmp, "cache"))
-            cls.repo.init()
+            cls.repo = lbtest.new_repo_at(os.path.join(cls.ctmp, "repo"), os.path.join(cls.ctmp, "cache"))
             _, cls.s1 = cls.repo.backup("--tag", "daily", "--tag", "db", cls.src)
             _, cls.s2 = cls.repo.backup("--tag", "weekly", "--host", "otherhost", cls.src)
             _, cls.s3 = cls.repo.backup("--tag", "daily", cls.src)
         except BaseException:
-            lbtest.rmtree_force(cls.ctmp)
+            cls.tearDownClass()
             raise
 
     @classmethod
     def tearDownClass(cls):
+        if getattr(cls, "repo", None):
+            cls.repo.remove()
         lbtest.rmtree_force(cls.ctmp)
 
     def test_snapshots_json_and_filters(self):
@@ -552,7 +559,7 @@ class UnreadableAndVanishing(CliTestCase):
         lbtest.write_file(locked_file, b"secret\n")
         os.makedirs(locked_dir)
         lbtest.write_file(os.path.join(locked_dir, "inside"), b"x")
-        repo = lbtest.Repo(self.path("repo"), self.path("cache"))
+        repo = lbtest.Repo(self.new_location("repo"), self.path("cache"))
         if IS_ROOT:
             # lifeboat runs as nobody: it may use everything but the two locked entries.
             os.chmod(self.tmp, 0o755)
@@ -562,9 +569,10 @@ class UnreadableAndVanishing(CliTestCase):
             os.chown(self.src, NOBODY, NOBODY)
             os.chown(locked_file, 0, 0)
             os.chown(locked_dir, 0, 0)
-            for p in (repo.path, repo.cache_dir):
-                os.makedirs(p)
-                os.chown(p, NOBODY, NOBODY)
+            for p in (repo.local_path, repo.cache_dir):
+                if p:
+                    os.makedirs(p)
+                    os.chown(p, NOBODY, NOBODY)
         os.chmod(locked_file, 0o000)
         os.chmod(locked_dir, 0o000)
 
@@ -585,7 +593,7 @@ class UnreadableAndVanishing(CliTestCase):
         self.assertNotIn("lifeboat: error:", r.err)
         summary = r.last_json()
         self.assertGreaterEqual(summary.get("errors", 2), 2)
-        self.assertEqual(len(os.listdir(os.path.join(repo.path, "snapshots"))), 1, "the snapshot is written")
+        self.assertEqual(len(repo.files("snapshots")), 1, "the snapshot is written")
         # The rest of the tree is in the snapshot.
         listed = set(run("ls", "latest", self.src).out.splitlines())
         self.assertIn(os.path.join(self.src, "etc/app.conf"), listed)
@@ -645,11 +653,9 @@ class Locks(CliTestCase):
         """Starts `lifeboat ARGS` and returns (process, lock names) once it has written its lock."""
         p = repo.popen(*args)
         deadline = time.monotonic() + timeout
-        locks_dir = os.path.join(repo.path, "locks")
         while time.monotonic() < deadline:
             # A ".tmp-" name is a lock still being written (renamed into place when complete).
-            locks = [n for n in (os.listdir(locks_dir) if os.path.isdir(locks_dir) else [])
-                     if not n.startswith(".tmp-")]
+            locks = [n[len("locks/"):] for n in repo.files("locks") if not n.startswith("locks/.tmp-")]
             if locks:
                 return p, locks
             if p.poll() is not None:

@@ -8,7 +8,8 @@ absolute, dangling), hard links (2 and 3 names), setuid/setgid/sticky and
 2038), user.* xattrs, POSIX ACLs, a 100 MiB sparse file, a FIFO, device
 nodes, names that are not UTF-8 or hold newlines and spaces, and foreign
 owners.  One backup and one restore are shared by the FullTree tests, each
-of which checks one aspect; the other classes use their own repositories.
+of which checks one aspect; the other classes use their own repositories
+(on the backend LIFEBOAT_TEST_BACKEND selects, see lbtest).
 """
 
 import errno
@@ -211,7 +212,7 @@ class FullTree(lbtest.LBTestCase):
         try:
             cls._prepare()
         except BaseException:
-            lbtest.rmtree_force(cls.ctmp)
+            cls.tearDownClass()
             raise
 
     @classmethod
@@ -222,8 +223,7 @@ class FullTree(lbtest.LBTestCase):
         cls.src = os.path.join(cls.ctmp, "src tree")  # a space in the source path too
         cls.feat = build_tree(cls.src, rng)
         print("features: %s" % cls.feat)
-        cls.repo = lbtest.Repo(os.path.join(cls.ctmp, "repo"), os.path.join(cls.ctmp, "cache"))
-        cls.repo.init()
+        cls.repo = lbtest.new_repo_at(os.path.join(cls.ctmp, "repo"), os.path.join(cls.ctmp, "cache"))
         cls.before = lbtest.scan_tree(cls.src)
         cls.before_again = lbtest.scan_tree(cls.src)
         cls.backup_result, cls.summary = cls.repo.backup(cls.src, expect=None)
@@ -235,6 +235,8 @@ class FullTree(lbtest.LBTestCase):
 
     @classmethod
     def tearDownClass(cls):
+        if getattr(cls, "repo", None):
+            cls.repo.remove()
         lbtest.rmtree_force(cls.ctmp)
 
     def compare(self, only=None, **kw):

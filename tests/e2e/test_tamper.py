@@ -11,6 +11,9 @@ tree packs, index files, snapshots, the config and the key.  Then
   exit 0 with a missing or different file is silent data loss.
 
 A damaged data blob must be reported with its pack and the affected path.
+
+The repositories live on the backend LIFEBOAT_TEST_BACKEND selects (see
+lbtest); they are copied and damaged through their object store.
 """
 
 import os
@@ -26,6 +29,11 @@ from lbtest import MiB
 POSITIONS = {"data pack": 6, "tree pack": 3, "index": 3, "snapshot": 3, "config": 3, "key": 3}
 
 
+def sizes(repo):
+    """{object name: size} of a repository."""
+    return {o.name: o.size for o in repo.store.list("")}
+
+
 class Tamper(lbtest.LBTestCase):
     @classmethod
     def setUpClass(cls):
@@ -36,27 +44,28 @@ class Tamper(lbtest.LBTestCase):
             rng = random.Random(cls.seed)
             cls.src = os.path.join(cls.ctmp, "src")
             lbtest.make_random_tree(cls.src, rng, n_small=40, small_max=8192, large_sizes=(3 * MiB,), dirs=4)
-            cls.repo = lbtest.Repo(os.path.join(cls.ctmp, "repo"), os.path.join(cls.ctmp, "cache"))
-            cls.repo.init()
+            cls.repo = lbtest.new_repo_at(os.path.join(cls.ctmp, "repo"), os.path.join(cls.ctmp, "cache"))
             cls.repo.backup(cls.src)
             lbtest.write_file(os.path.join(cls.src, "added-later.txt"), b"in the second snapshot only\n" * 100)
             cls.repo.backup(cls.src)
             cls.source = lbtest.scan_tree(cls.src)
-            cls.kinds = cls.classify(cls.repo)
+            cls.sizes = sizes(cls.repo)
+            cls.kinds = cls.classify(cls.repo, cls.sizes)
         except BaseException:
-            lbtest.rmtree_force(cls.ctmp)
+            cls.tearDownClass()
             raise
 
     @classmethod
     def tearDownClass(cls):
+        if getattr(cls, "repo", None):
+            cls.repo.remove()
         lbtest.rmtree_force(cls.ctmp)
 
     @staticmethod
-    def classify(repo):
+    def classify(repo, sizes):
         """Repository files by kind. Tree packs are told from data packs by
         size: the trees of this small source fit in a few KiB."""
         packs = repo.files("data")
-        sizes = {p: os.path.getsize(os.path.join(repo.path, p)) for p in packs}
         return {
             "data pack": [p for p in packs if sizes[p] > 64 * 1024],
             "tree pack": [p for p in packs if sizes[p] <= 64 * 1024],
@@ -72,17 +81,15 @@ class Tamper(lbtest.LBTestCase):
         self.repo.check("--read-data")
 
     def fresh_copy(self, name):
-        dst = self.path(name)
-        shutil.copytree(self.repo.path, dst)
-        return lbtest.Repo(dst, self.path(name + "-cache"))
+        dst = lbtest.Repo(self.new_location(name), self.path(name + "-cache"))
+        self.repo.store.copy_to(dst.store)
+        return dst
 
     @staticmethod
-    def flip(path, pos, rng):
-        with open(path, "r+b") as f:
-            f.seek(pos)
-            b = f.read(1)[0]
-            f.seek(pos)
-            f.write(bytes([b ^ rng.randrange(1, 256)]))
+    def flip(repo, name, pos, rng):
+        data = bytearray(repo.store.read(name))
+        data[pos] ^= rng.randrange(1, 256)
+        repo.store.write(name, bytes(data))
 
     def assert_restore_not_silently_wrong(self, repo, label):
         target = self.path("restore-" + label)
@@ -102,13 +109,13 @@ class Tamper(lbtest.LBTestCase):
         files = self.kinds[kind]
         for i in range(POSITIONS[kind]):
             rel = rng.choice(files)
-            size = os.path.getsize(os.path.join(self.repo.path, rel))
+            size = self.sizes[rel]
             # The first and last bytes (version, tag, length trailer) and random ones between.
             pos = (0, size - 1)[i] if i < 2 else rng.randrange(size)
             label = "%s-%d" % (kind.replace(" ", "-"), i)
             with self.subTest(kind=kind, file=rel, pos=pos, seed=self.seed):
                 repo = self.fresh_copy(label)
-                self.flip(os.path.join(repo.path, rel), pos, rng)
+                self.flip(repo, rel, pos, rng)
                 r = repo.run("check", "--read-data")
                 if kind == "key":
                     # The only key no longer opens the repository.
@@ -117,7 +124,7 @@ class Tamper(lbtest.LBTestCase):
                     self.assertRc(r, 1, "after flipping byte %d of %s" % (pos, rel))
                 self.assertTrue(r.error_lines(), r.describe())
                 self.assert_restore_not_silently_wrong(repo, label)
-                lbtest.rmtree_force(repo.path)
+                repo.remove()
                 lbtest.rmtree_force(repo.cache_dir)
 
     def test_data_pack(self):
@@ -143,9 +150,8 @@ class Tamper(lbtest.LBTestCase):
         breaks the JSON or an authenticated field.  A changed whitespace byte
         must not leave a key file that check accepts."""
         repo = self.fresh_copy("key-ws")
-        key = os.path.join(repo.path, self.kinds["key"][0])
-        with open(key, "rb") as f:
-            data = f.read()
+        key = self.kinds["key"][0]
+        data = repo.store.read(key)
         outside = []  # whitespace bytes outside JSON strings
         in_string = escaped = False
         for i, c in enumerate(data):
@@ -164,8 +170,7 @@ class Tamper(lbtest.LBTestCase):
             return  # compact, as documented: nothing to change
         pos = outside[len(outside) // 2]
         data = data[:pos] + (b"\t" if data[pos] != 0x09 else b" ") + data[pos + 1:]
-        with open(key, "wb") as f:
-            f.write(data)
+        repo.store.write(key, data)
         r = repo.run("check")
         self.assertRc(r, (1, 12), "after changing whitespace byte %d of the key file (%d such bytes)"
                       % (pos, len(outside)))
@@ -175,12 +180,11 @@ class Tamper(lbtest.LBTestCase):
         for how in ("truncate", "delete"):
             with self.subTest(how=how):
                 repo = self.fresh_copy(how)
-                rel = max(self.kinds["data pack"], key=lambda p: os.path.getsize(os.path.join(self.repo.path, p)))
-                p = os.path.join(repo.path, rel)
+                rel = max(self.kinds["data pack"], key=self.sizes.get)
                 if how == "truncate":
-                    os.truncate(p, os.path.getsize(p) - 1)
+                    repo.store.write(rel, repo.store.read(rel)[:-1])
                 else:
-                    os.unlink(p)
+                    repo.store.delete(rel)
                 r = repo.run("check", "--read-data")
                 self.assertRc(r, 1)
                 self.assertIn(os.path.basename(rel)[:8], r.out + r.err)
@@ -199,9 +203,9 @@ class Tamper(lbtest.LBTestCase):
         repo.backup(src)
         # Only large.bin has data bigger than a few bytes: the largest pack
         # holds its blobs from offset 0.
-        rel = max(repo.files("data"), key=lambda p: os.path.getsize(os.path.join(repo.path, p)))
+        rel = max(repo.files("data"), key=sizes(repo).get)
         pack_id = os.path.basename(rel)
-        self.flip(os.path.join(repo.path, rel), 1000, random.Random(self.seed))
+        self.flip(repo, rel, 1000, random.Random(self.seed))
         r = repo.run("check", "--read-data")
         self.assertRc(r, 1)
         self.assertIn(big, r.err, r.describe())
