@@ -78,6 +78,27 @@ class S3Repository(lbtest.LBTestCase):
         self.assertRc(r, 1)
         self.assertOneLineError(r, "invalid S3 location")
 
+    def test_lock_days_become_object_lock_on_a_new_bucket(self):
+        endpoint = S3.rsplit("/", 1)[0]
+        locked = lbtest.Repo("%s/lock-%s/repo" % (endpoint, uuid.uuid4().hex[:12]), self.path("c-lock"))
+        r = locked.run("init", "--lock-days", "3")
+        self.assertRc(r, 0)
+        r = locked.run("--json", "config")
+        self.assertRc(r, 0)
+        config = r.last_json()
+        self.assertEqual(config["lock_days"], 3)
+        self.assertTrue(config["store_enforces_lock"], "init made the bucket with Object Lock")
+        self.assertIn("also enforced by the store", locked.run("config").out)
+        _, summary = locked.backup(self.src)
+        r = locked.run("forget", summary["snapshot_id"])
+        self.assertRc(r, 1)
+        self.assertOneLineError(r, "lock")
+        locked.check("--read-data")
+        # The repository in a bucket without Object Lock keeps the lock its own.
+        r = self.repo.run("config", "--lock-days", "2")
+        self.assertRc(r, 0)
+        self.assertFalse(self.repo.run("--json", "config").last_json()["store_enforces_lock"])
+
 
 if __name__ == "__main__":
     unittest.main()
