@@ -128,6 +128,7 @@ class Pruner {
   std::vector<repo::CondemnedRecord> records_;
   std::vector<Id> to_condemn_;  // unused and repacked packs, in id order
   std::vector<Id> to_repack_;
+  std::unordered_set<Id, repo::IdHash> archived_;  // packs in an archive storage class
   std::vector<repo::IndexPack> written_;  // the repacked blobs' new packs
 };
 
@@ -180,7 +181,10 @@ Status Pruner::load() {
   LB_ASSIGN_OR_RETURN(records_, repo_.load_condemned(&bad_records));
   for (const auto& m : bad_records) result_.notes.push_back(m + " (left alone; its packs stay)");
   LB_ASSIGN_OR_RETURN(auto stored, repo_.list_packs());
-  for (const auto& p : stored) on_storage_[p.id] = p.size;
+  for (const auto& p : stored) {
+    on_storage_[p.id] = p.size;
+    if (p.archived) archived_.insert(p.id);
+  }
   uint64_t missing = 0;
   for (auto& [id, info] : packs_) {
     auto it = on_storage_.find(id);
@@ -277,9 +281,16 @@ void Pruner::plan() {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   });
   uint64_t remaining = unused_in_candidates;
+  size_t cold = 0;
   for (const auto& [unused, id] : candidates) {
     if (remaining <= allowed) break;
     const PackInfo& info = packs_[id];
+    // Repacking reads the pack: not from an archive class, which would
+    // need a thaw first. (A wholly unused archived pack is deleted unread.)
+    if (archived_.contains(id)) {
+      cold++;
+      continue;
+    }
     if (options_.max_repack_bytes && result_.bytes_repacked + info.size > *options_.max_repack_bytes) continue;
     to_repack_.push_back(id);
     result_.packs_repacked++;
@@ -290,6 +301,10 @@ void Pruner::plan() {
     remaining -= unused;
   }
   result_.unused_bytes_after = remaining;
+  if (cold)
+    result_.notes.push_back(fmt::format("{} partly used pack(s) in an archive storage class were not repacked (that "
+                                        "would need a thaw); their unused data stays until they are wholly unused",
+                                        cold));
   std::sort(to_repack_.begin(), to_repack_.end());
   to_condemn_.insert(to_condemn_.end(), to_repack_.begin(), to_repack_.end());
   std::sort(to_condemn_.begin(), to_condemn_.end());

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "ops/forget.h"
+#include "ops/prune.h"
 #include "ops/restore.h"
 #include "storage/mem_backend.h"
 #include "unit/ops_fixture.h"
@@ -206,6 +208,33 @@ TEST_F(Thaw, NothingArchivedMeansNoPerPackLooks) {
   EXPECT_TRUE(rounds_.empty());
   EXPECT_EQ(cold_->looks_, 0);
   EXPECT_TRUE(cold_->thaw_requests_.empty());
+}
+
+TEST_F(Thaw, PruneDeletesUnusedArchivedPacksButDoesNotRepackThem) {
+  auto first = backup();
+  // A second snapshot that shares some of the data: after forgetting the
+  // first, packs hold used and unused blobs.
+  lifeboat::testing::write_file(src_ + "/big.bin", "replaced");
+  auto second = backup();
+  ForgetOptions f;
+  f.snapshots = {first.snapshot.id.hex()};
+  ASSERT_TRUE(forget(*repo_, f, ctx_).is_ok());
+  PruneOptions o;
+  o.max_unused_fraction = 0;
+  auto r = prune(*repo_, o, ctx_);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(cold_->reads_of_archived_, 0) << "prune never reads an archived pack";
+  // big.bin's old data is unused: its archived pack was deleted (unread),
+  // or, sharing a pack with used data, left with a note.
+  bool noted = false;
+  for (const auto& n : r->notes) noted |= n.find("archive storage class") != std::string::npos;
+  EXPECT_TRUE(noted || r->packs_unused > 0);
+  // What is left restores, once thawed.
+  RestoreOptions ro = options(dir_ / "after-prune");
+  ro.thaw.wait_ns = 10 * kNanosPerSecond;
+  auto back = restore(*repo_, second.snapshot, ro, ctx_);
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  EXPECT_EQ(compare_trees(src_, restored(dir_ / "after-prune", src_)), std::vector<std::string>{});
 }
 
 }  // namespace
