@@ -18,6 +18,9 @@ missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Azurite (the Azure Blob emulator the tests run against) needs Node.js and
+# npm. A node already there (NodeSource's bundles npm) is kept.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all dependencies present" >&2
   exit 0

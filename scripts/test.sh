@@ -2,8 +2,8 @@
 # Sets up, builds and runs the whole test suite: unit tests and end-to-end
 # tests on the normal build, then the unit tests and the CLI end-to-end
 # suites again on an ASan+UBSan build. The S3 driver's tests run against a
-# real Ceph RADOS Gateway on 127.0.0.1 (scripts/services.sh), started here
-# and stopped on exit.
+# real Ceph RADOS Gateway on 127.0.0.1, the Azure driver's against Azurite
+# (scripts/services.sh), started here and stopped on exit.
 #   scripts/test.sh            everything
 #   QUICK=1 scripts/test.sh    skip the sanitizer build
 set -euo pipefail
@@ -14,7 +14,7 @@ start=$(date +%s)
 
 echo "== build (RelWithDebInfo)" >&2
 scripts/build.sh
-echo "== services (Ceph RADOS Gateway on 127.0.0.1)" >&2
+echo "== services (Ceph RADOS Gateway, Azurite on 127.0.0.1)" >&2
 SERVICES_DIR="$(mktemp -d /tmp/lifeboat-services.XXXXXX)"
 trap 'scripts/services.sh stop "$SERVICES_DIR"' EXIT
 eval "$(scripts/services.sh start "$SERVICES_DIR")"

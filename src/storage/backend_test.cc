@@ -63,6 +63,24 @@ struct S3Harness : Harness {
   }
 };
 
+// An Azure Blob endpoint named by LIFEBOAT_TEST_AZURE ("azure:lifeboat-test",
+// with the AZURE_STORAGE_* variables Azurite's env file sets; scripts/test.sh
+// starts it), each test under a prefix of its own.
+struct AzureHarness : Harness {
+  std::unique_ptr<Backend> azure;
+  Backend& backend() override { return *azure; }
+  static std::unique_ptr<Harness> make() {
+    const char* base = std::getenv("LIFEBOAT_TEST_AZURE");
+    if (!base || !*base) return nullptr;
+    auto h = std::make_unique<AzureHarness>();
+    auto b = open_backend(std::string(base) + "/conformance-" +
+                          std::to_string(std::random_device{}()) + std::to_string(std::random_device{}()));
+    if (!b.is_ok()) throw std::runtime_error(b.status().message());
+    h->azure = std::move(*b);
+    return h;
+  }
+};
+
 struct BackendKind {
   std::string name;
   std::function<std::unique_ptr<Harness>()> make;
@@ -76,7 +94,7 @@ class BackendConformance : public ::testing::TestWithParam<BackendKind> {
  protected:
   void SetUp() override {
     harness_ = GetParam().make();
-    if (!harness_) GTEST_SKIP() << GetParam().name << " is not configured (LIFEBOAT_TEST_S3)";
+    if (!harness_) GTEST_SKIP() << GetParam().name << " is not configured (LIFEBOAT_TEST_S3, LIFEBOAT_TEST_AZURE)";
     Status created = b().create();
     ASSERT_TRUE(created.is_ok()) << created.message();
   }
@@ -264,7 +282,8 @@ INSTANTIATE_TEST_SUITE_P(AllBackends, BackendConformance,
                                            BackendKind{"Local", [] {
                                                          return std::unique_ptr<Harness>(new LocalHarness());
                                                        }},
-                                           BackendKind{"S3", [] { return S3Harness::make(); }}),
+                                           BackendKind{"S3", [] { return S3Harness::make(); }},
+                                           BackendKind{"Azure", [] { return AzureHarness::make(); }}),
                          print_kind);
 
 // ------------------------------------------------------- local specifics

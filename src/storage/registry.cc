@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "storage/azure_backend.h"
 #include "storage/backend.h"
 #include "storage/local_backend.h"
 #include "storage/mem_backend.h"
@@ -42,12 +43,17 @@ Result<std::unique_ptr<Backend>> open_backend(std::string_view location) {
     if (!mem) mem = std::make_shared<MemBackend>(std::string(location.substr(4)));
     return std::unique_ptr<Backend>(std::make_unique<SharedMem>(mem));
   }
-  if (location.starts_with("s3:")) {
+  if (location.starts_with("s3:") || location.starts_with("gs:")) {
     LB_ASSIGN_OR_RETURN(S3Config config, parse_s3_location(location));
     LB_RETURN_IF_ERROR(s3_config_from_environment(config));
     return std::unique_ptr<Backend>(std::make_unique<S3Backend>(std::move(config)));
   }
-  for (std::string_view scheme : {"azure:", "gs:", "sftp:", "rest:"}) {
+  if (location.starts_with("azure:")) {
+    LB_ASSIGN_OR_RETURN(AzureConfig config, parse_azure_location(location));
+    LB_RETURN_IF_ERROR(azure_config_from_environment(config));
+    return std::unique_ptr<Backend>(std::make_unique<AzureBackend>(std::move(config)));
+  }
+  for (std::string_view scheme : {"sftp:", "rest:"}) {
     if (location.starts_with(scheme))
       return Status(ErrorCode::kUnsupported,
                     fmt::format("repository location \"{}\": the {} backend is not available in this build yet; "

@@ -10,6 +10,7 @@
 
 #include "crypto/keyed_hash.h"
 #include "storage/object_name.h"
+#include "storage/object_store.h"
 #include "storage/xml.h"
 #include "util/encoding.h"
 
@@ -101,10 +102,20 @@ Result<S3Config> parse_s3_location(std::string_view location) {
                               "s3:BUCKET[/PREFIX] for AWS)",
                               location, why));
   };
-  if (!location.starts_with("s3:")) return bad("it does not start with s3:");
-  std::string_view rest = location.substr(3);
   S3Config c;
-  if (rest.starts_with("http://") || rest.starts_with("https://")) {
+  std::string_view rest;
+  if (location.starts_with("gs:")) {
+    // Google Cloud Storage through its S3-compatible XML API (HMAC keys).
+    c.gcs = true;
+    rest = location.substr(3);
+  } else if (location.starts_with("s3:")) {
+    rest = location.substr(3);
+  } else {
+    return bad("it does not start with s3:");
+  }
+  if (c.gcs) {
+    c.path_style = true;  // the endpoint comes from GS_ENDPOINT or is Google's
+  } else if (rest.starts_with("http://") || rest.starts_with("https://")) {
     size_t host_start = rest.find("//") + 2;
     size_t slash = rest.find('/', host_start);
     if (slash == std::string_view::npos || slash == host_start) return bad("no bucket after the host");
@@ -138,10 +149,24 @@ Status s3_config_from_environment(S3Config& c) {
   std::string config_file = env("AWS_CONFIG_FILE");
   if (config_file.empty() && !home.empty()) config_file = home + "/.aws/config";
 
-  c.access_key = env("AWS_ACCESS_KEY_ID");
-  c.secret_key = env("AWS_SECRET_ACCESS_KEY");
-  c.session_token = env("AWS_SESSION_TOKEN");
-  if (c.access_key.empty() || c.secret_key.empty()) {
+  if (c.gcs) {
+    c.access_key = env("GS_ACCESS_KEY_ID");
+    c.secret_key = env("GS_SECRET_ACCESS_KEY");
+    if (c.access_key.empty() || c.secret_key.empty())
+      return Status(ErrorCode::kInvalidArgument,
+                    "no Google Cloud Storage HMAC key: set GS_ACCESS_KEY_ID and GS_SECRET_ACCESS_KEY (create one "
+                    "with `gcloud storage hmac create SERVICE_ACCOUNT_EMAIL`)");
+    c.region = "auto";  // what GCS expects in a Signature V4 scope
+    c.endpoint = env("GS_ENDPOINT");
+    if (c.endpoint.empty()) c.endpoint = "https://storage.googleapis.com";
+    while (c.endpoint.ends_with("/")) c.endpoint.pop_back();
+  }
+  if (!c.gcs) {
+    c.access_key = env("AWS_ACCESS_KEY_ID");
+    c.secret_key = env("AWS_SECRET_ACCESS_KEY");
+    c.session_token = env("AWS_SESSION_TOKEN");
+  }
+  if (!c.gcs && (c.access_key.empty() || c.secret_key.empty())) {
     auto sec = ini_section(cred_file, profile);
     c.access_key = sec["aws_access_key_id"];
     c.secret_key = sec["aws_secret_access_key"];
@@ -155,7 +180,7 @@ Status s3_config_from_environment(S3Config& c) {
   std::string region = env("AWS_REGION");
   if (region.empty()) region = env("AWS_DEFAULT_REGION");
   if (region.empty()) region = ini_section(config_file, profile)["region"];
-  if (!region.empty()) c.region = region;
+  if (!region.empty() && !c.gcs) c.region = region;
   if (c.endpoint.empty()) c.endpoint = "https://s3." + c.region + ".amazonaws.com";
   c.http.ca_bundle = env("LIFEBOAT_S3_CA_BUNDLE");
   if (c.http.ca_bundle.empty()) c.http.ca_bundle = env("AWS_CA_BUNDLE");
@@ -182,6 +207,7 @@ Status s3_config_from_environment(S3Config& c) {
 S3Backend::S3Backend(S3Config config) : config_(std::move(config)), http_(config_.http) {}
 
 std::string S3Backend::location() const {
+  if (config_.gcs) return fmt::format("gs:{}/{}", config_.bucket, config_.prefix);
   if (!config_.path_style) return fmt::format("s3:{}/{}", config_.bucket, config_.prefix);
   return fmt::format("s3:{}/{}/{}", config_.endpoint, config_.bucket, config_.prefix);
 }
@@ -255,7 +281,7 @@ Status S3Backend::create() {
   LB_RETURN_IF_ERROR(http_.perform_with_retry(signed_request("HEAD", bucket_url()), r));
   if (r.status == 404) {
     Bytes body;
-    if (config_.region != "us-east-1")
+    if (config_.region != "us-east-1" && !config_.gcs)  // GCS: the default location
       body = to_bytes(fmt::format("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
                                   "<LocationConstraint>{}</LocationConstraint></CreateBucketConfiguration>",
                                   config_.region));
@@ -286,14 +312,7 @@ Result<std::vector<ObjectInfo>> S3Backend::list(std::string_view prefix) {
     query += fmt::format("list-type=2&max-keys={}&prefix={}", config_.list_page_size, uri_encode(full, false));
     HttpResponse r;
     XmlElements x;
-    Status s = http_.perform_with_retry(signed_request("GET", bucket_url() + "/?" + query), r,
-                                        [&x](const HttpResponse& resp) -> Status {
-                                          if (resp.status != 200) return Status::ok();
-                                          auto parsed = parse_xml(resp.body);  // truncated XML: retried
-                                          if (parsed.is_ok()) x = std::move(*parsed);
-                                          return parsed.status();
-                                        });
-    LB_RETURN_IF_ERROR(s);
+    LB_RETURN_IF_ERROR(http_.perform_with_retry(signed_request("GET", bucket_url() + "/?" + query), r, xml_into(x)));
     if (r.status != 200) return error_for(r, "unable to list " + location() + std::string(prefix));
     std::string key, size, storage_class;
     for (const auto& [path, value] : x.items) {
@@ -333,27 +352,12 @@ Status S3Backend::read_into(std::string_view name, uint64_t offset, uint64_t len
       LB_RETURN_IF_ERROR(stat(name).status());
       return Status::ok();
     }
-    std::string last = length == kToEnd || offset + length < offset ? "" : std::to_string(offset + length - 1);
-    req.headers.push_back(fmt::format("Range: bytes={}-{}", offset, last));
+    req.headers.push_back("Range: " + byte_range(offset, length));
   }
   HttpResponse r;
   // A response shorter than it says (a dropped connection) is retried, never returned.
-  auto whole = [&](const HttpResponse& resp) -> Status {
-    if (resp.status != 200 && resp.status != 206) return Status::ok();
-    std::string len = resp.header("content-length");
-    if (!len.empty() && std::strtoull(len.c_str(), nullptr, 10) != resp.body.size())
-      return Status(ErrorCode::kUnavailable, fmt::format("short read of {}", name));
-    if (resp.status == 206 && !resp.header("content-range").starts_with(fmt::format("bytes {}-", offset)))
-      return Status(ErrorCode::kUnavailable, fmt::format("wrong range returned for {}", name));
-    if (resp.status == 200 && offset > 0)
-      return Status(ErrorCode::kUnavailable, fmt::format("range ignored for {}", name));
-    return Status::ok();
-  };
-  LB_RETURN_IF_ERROR(http_.perform_with_retry(req, r, whole));
-  if (r.status == 416) return Status::ok();  // offset at or past the end
-  if (r.status != 200 && r.status != 206) return error_for(r, "unable to read " + std::string(name));
-  out = std::move(r.body);
-  if (r.status == 200 && length != kToEnd && out.size() > length) out.resize(length);  // range ignored
+  LB_RETURN_IF_ERROR(http_.perform_with_retry(req, r, whole_read(name, offset)));
+  if (!take_read_body(r, length, out)) return error_for(r, "unable to read " + std::string(name));
   return Status::ok();
 }
 

@@ -45,6 +45,7 @@ struct S3Config {
   std::string bucket;
   std::string prefix;    // "" or ending in '/'
   bool path_style = true;
+  bool gcs = false;  // "gs:": Google Cloud Storage's XML API with HMAC keys
   std::string region = "us-east-1";
   std::string access_key;
   std::string secret_key;
@@ -60,7 +61,10 @@ struct S3Config {
   HttpOptions http;
 };
 
-// Parses "s3:..." (without credentials; see s3_config_from_environment).
+// Parses "s3:..." or "gs:BUCKET[/PREFIX]" (without credentials; see
+// s3_config_from_environment). For gs:, the endpoint is GS_ENDPOINT or
+// https://storage.googleapis.com, the HMAC key GS_ACCESS_KEY_ID /
+// GS_SECRET_ACCESS_KEY, and the Signature V4 region "auto".
 Result<S3Config> parse_s3_location(std::string_view location);
 // Fills credentials, region, CA bundle and options from the environment and
 // the AWS shared files. kInvalidArgument when no credentials are found.
