@@ -178,35 +178,55 @@ void Checker::check_pack_data(const repo::PackFile& pack, Bytes& data, Bytes& pl
     result_.packs_read++;
   }
   if (data.size() != pack.size) return fail_all("changed size while being read");
-  auto header = repo::parse_pack_header(repo_.keys(), pack.id, data.size(), data);
+  // Opens every blob; stops at the first failure when not reporting.
+  Result<std::vector<repo::PackEntry>> header = Status(ErrorCode::kInternal, "unread");
+  auto open_all = [&](bool report, auto&& on_damage) -> bool {
+    header = repo::parse_pack_header(repo_.keys(), pack.id, data.size(), data);
+    if (!header.is_ok()) return false;
+    bool clean = true;
+    for (const auto& e : *header) {
+      plain.clear();
+      ByteSpan sealed(data.data() + e.offset, e.length);
+      Status s = repo::open_blob(repo_.keys(), e, sealed, plain);
+      // (open_blob() has checked the id of a blob in a box already.)
+      if (s.is_ok() && !repo::is_box(sealed) && repo_.keys().blob_id(plain) != e.id)
+        s = Status(ErrorCode::kCorrupt, "content does not match its id");
+      if (s.is_ok()) continue;
+      clean = false;
+      if (!report) return false;
+      on_damage(e, s);
+    }
+    return clean;
+  };
+  auto report = [&](const repo::PackEntry& e, const Status& s) {
+    auto listed = index_by_pack_.find(pack.id);
+    bool indexed = listed != index_by_pack_.end() &&
+                   std::any_of(listed->second.begin(), listed->second.end(),
+                               [&](const repo::PackEntry& x) { return x.id == e.id && x.offset == e.offset; });
+    if (!indexed && listed != index_by_pack_.end()) {
+      // `repair index --read-data` left it out: nothing refers to this copy.
+      std::lock_guard lock(mu_);
+      result_.notes.push_back(fmt::format("pack {}: {} blob {} is damaged but no longer in the index (left out by "
+                                          "repair); it stays there, unused, until prune repacks that pack",
+                                          pack.id.short_hex(), repo::blob_type_name(e.type), e.id.short_hex()));
+      return;
+    }
+    error(fmt::format("pack {}: {} blob {} is damaged: {}", pack.id.short_hex(), repo::blob_type_name(e.type),
+                      e.id.short_hex(), s.message()));
+    damaged(e.id, pack.id, s.message());
+  };
+  if (!open_all(false, report)) {
+    // Damage in what came back: read once more before calling it damage at
+    // rest (an object store's response can be damaged on the way), and
+    // report what the second copy shows.
+    read = repo_.read_pack_into(pack.id, 0, UINT64_MAX, data);
+    if (!read.is_ok()) return fail_all(read.message());
+    if (data.size() != pack.size) return fail_all("changed size while being read");
+    open_all(true, report);
+  }
   if (!header.is_ok()) return fail_all(header.status().message());
   std::unordered_map<Id, const repo::PackEntry*, IdHash> in_header;
-  for (const auto& e : *header) {
-    in_header.emplace(e.id, &e);
-    plain.clear();
-    ByteSpan sealed(data.data() + e.offset, e.length);
-    Status s = repo::open_blob(repo_.keys(), e, sealed, plain);
-    // (open_blob() has checked the id of a blob in a box already.)
-    if (s.is_ok() && !repo::is_box(sealed) && repo_.keys().blob_id(plain) != e.id)
-      s = Status(ErrorCode::kCorrupt, "content does not match its id");
-    if (!s.is_ok()) {
-      auto listed = index_by_pack_.find(pack.id);
-      bool indexed = listed != index_by_pack_.end() &&
-                     std::any_of(listed->second.begin(), listed->second.end(),
-                                 [&](const repo::PackEntry& x) { return x.id == e.id && x.offset == e.offset; });
-      if (!indexed && listed != index_by_pack_.end()) {
-        // `repair index --read-data` left it out: nothing refers to this copy.
-        std::lock_guard lock(mu_);
-        result_.notes.push_back(fmt::format("pack {}: {} blob {} is damaged but no longer in the index (left out by "
-                                            "repair); it stays there, unused, until prune repacks that pack",
-                                            pack.id.short_hex(), repo::blob_type_name(e.type), e.id.short_hex()));
-        continue;
-      }
-      error(fmt::format("pack {}: {} blob {} is damaged: {}", pack.id.short_hex(), repo::blob_type_name(e.type),
-                        e.id.short_hex(), s.message()));
-      damaged(e.id, pack.id, s.message());
-    }
-  }
+  for (const auto& e : *header) in_header.emplace(e.id, &e);
   auto it = index_by_pack_.find(pack.id);
   if (it != index_by_pack_.end()) {
     for (const auto& e : it->second) {

@@ -24,20 +24,32 @@ Result<std::vector<repo::IndexPack>> repack(repo::Repository& repo, const std::v
   Bytes data, stored;
   for (const auto& src : sources) {
     if (ctx.cancelled()) return Status(ErrorCode::kCancelled, fmt::format("{}: interrupted; nothing was removed", what));
-    LB_RETURN_IF_ERROR(repo.read_pack_into(src.pack, 0, UINT64_MAX, data)
-                           .with_context(fmt::format("{}; nothing was removed", what)));
     const auto& entries = *src.entries;
-    for (size_t i = 0; i < entries.size(); ++i) {
-      if (src.keep && !(*src.keep)[i]) continue;
-      const auto& e = entries[i];
-      if (uint64_t{e.offset} + e.length > data.size() ||
-          !repo::open_stored(repo.keys(), e, ByteSpan(data).subspan(e.offset, e.length), stored).is_ok())
-        return Status(ErrorCode::kCorrupt,
-                      fmt::format("{}: {} blob {} in pack {} is damaged, and nothing was removed; run `lifeboat "
-                                  "check` and `lifeboat repair index --read-data`",
-                                  what, repo::blob_type_name(e.type), e.id.short_hex(), src.pack.short_hex()));
-      auto& w = e.type == repo::BlobType::kTree ? tree_writer : data_writer;
-      w.add_stored(e, stored);
+    // Every blob to keep must open before any is written; a pack that shows
+    // damage is read once more (a response damaged on the way) before the
+    // repack gives up.
+    std::vector<std::pair<const repo::PackEntry*, Bytes>> kept;
+    LB_RETURN_IF_ERROR(repo::reread_if_damaged([&]() -> Status {
+      LB_RETURN_IF_ERROR(repo.read_pack_into(src.pack, 0, UINT64_MAX, data)
+                             .with_context(fmt::format("{}; nothing was removed", what)));
+      kept.clear();
+      for (size_t i = 0; i < entries.size(); ++i) {
+        if (src.keep && !(*src.keep)[i]) continue;
+        const auto& e = entries[i];
+        if (uint64_t{e.offset} + e.length > data.size() ||
+            !repo::open_stored(repo.keys(), e, ByteSpan(data).subspan(e.offset, e.length), stored).is_ok())
+          return Status(ErrorCode::kCorrupt,
+                        fmt::format("{}: {} blob {} in pack {} is damaged, and nothing was removed; run `lifeboat "
+                                    "check` and `lifeboat repair index --read-data`",
+                                    what, repo::blob_type_name(e.type), e.id.short_hex(), src.pack.short_hex()));
+        kept.emplace_back(&e, std::move(stored));
+        stored = Bytes();
+      }
+      return Status::ok();
+    }));
+    for (const auto& [e, blob] : kept) {
+      auto& w = e->type == repo::BlobType::kTree ? tree_writer : data_writer;
+      w.add_stored(*e, blob);
       stats.blobs++;
       if (w.size() >= target) LB_RETURN_IF_ERROR(flush(w));
     }

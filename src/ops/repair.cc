@@ -37,22 +37,29 @@ Result<RepairIndexResult> repair_index(repo::Repository& repo, const RepairIndex
     if (repo.condemned_index().has_pack(p.id)) continue;
     Result<std::vector<repo::PackEntry>> entries = Status(ErrorCode::kInternal, "");
     if (options.read_data) {
-      Status read = repo.read_pack_into(p.id, 0, UINT64_MAX, data);
-      if (read.code() == ErrorCode::kNotFound) continue;  // removed meanwhile
-      entries = read.is_ok() ? repo::parse_pack_header(repo.keys(), p.id, data.size(), data)
-                             : Result<std::vector<repo::PackEntry>>(read);
-      if (entries.is_ok()) {
+      // A pack that shows damage is read once more before anything is left
+      // out: one bad response must not cost a pack its place in the index.
+      std::vector<std::string> damaged;
+      Status read = repo::reread_if_damaged([&]() -> Status {
+        damaged.clear();
+        Status r = repo.read_pack_into(p.id, 0, UINT64_MAX, data);
+        entries = r.is_ok() ? repo::parse_pack_header(repo.keys(), p.id, data.size(), data)
+                            : Result<std::vector<repo::PackEntry>>(r);
+        if (!entries.is_ok()) return entries.status();
         // Only blobs that open and match their id stay in the index.
         std::erase_if(*entries, [&](const repo::PackEntry& e) {
           plain.clear();
           Status s = repo::open_blob(repo.keys(), e, ByteSpan(data).subspan(e.offset, e.length), plain);
           if (s.is_ok() && repo.keys().blob_id(plain) != e.id) s = Status(ErrorCode::kCorrupt, "content does not match its id");
           if (s.is_ok()) return false;
-          result.damaged_blobs.push_back(fmt::format("pack {}: {} blob {}: {}", p.id.short_hex(),
-                                                     repo::blob_type_name(e.type), e.id.short_hex(), s.message()));
+          damaged.push_back(fmt::format("pack {}: {} blob {}: {}", p.id.short_hex(), repo::blob_type_name(e.type),
+                                        e.id.short_hex(), s.message()));
           return true;
         });
-      }
+        return damaged.empty() ? Status::ok() : Status(ErrorCode::kCorrupt, "damaged blobs");
+      });
+      if (read.code() == ErrorCode::kNotFound) continue;  // removed meanwhile
+      result.damaged_blobs.insert(result.damaged_blobs.end(), damaged.begin(), damaged.end());
     } else {
       entries = repo.read_pack_header(p.id, p.size);
     }

@@ -445,6 +445,16 @@ void Restorer::restore_pack(PackPlan& plan, Bytes& data, Bytes& plain) {
       }
       plain.clear();
       Status s = repo::open_blob(repo_.keys(), entry, ByteSpan(data.data() + rel, entry.length), plain);
+      if (s.code() == ErrorCode::kCorrupt) {
+        // Read this blob once more before calling it damaged: an object
+        // store's response can be damaged on the way.
+        Bytes again;
+        Status r = repo_.read_pack_into(plan.pack_id, entry.offset, entry.length, again);
+        if (r.is_ok() && again.size() == entry.length) {
+          plain.clear();
+          s = repo::open_blob(repo_.keys(), entry, again, plain);
+        }
+      }
       if (!s.is_ok()) {
         fail_uses(uses, fmt::format("blob {} in pack {} is damaged ({})", entry.id.short_hex(),
                                     plan.pack_id.short_hex(), s.message()));

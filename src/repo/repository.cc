@@ -108,6 +108,12 @@ Result<std::unique_ptr<Repository>> Repository::open(std::string_view location, 
   return open(std::move(backend), password, clock);
 }
 
+Status reread_if_damaged(const std::function<Status()>& read_and_open) {
+  Status s = read_and_open();
+  if (s.code() != ErrorCode::kCorrupt) return s;
+  return read_and_open();
+}
+
 Result<std::unique_ptr<Repository>> Repository::open(std::unique_ptr<storage::Backend> backend,
                                                      std::string_view password, const Clock& clock) {
   auto config_stat = backend->stat(kConfigName);
@@ -126,9 +132,14 @@ Result<std::unique_ptr<Repository>> Repository::open(std::unique_ptr<storage::Ba
   std::sort(key_objects.begin(), key_objects.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   std::vector<std::string> damaged;
   for (const auto& k : key_objects) {
-    auto data = repo->backend_->read(k.name);
-    if (!data.is_ok()) return data.status().with_context("unable to read " + k.name);
-    auto master = open_key_file(*data, password);
+    Result<MasterKey> master = Status(ErrorCode::kInternal, "unread");
+    Status read = reread_if_damaged([&]() -> Status {
+      auto data = repo->backend_->read(k.name);
+      if (!data.is_ok()) return data.status().with_context("unable to read " + k.name);
+      master = open_key_file(*data, password);
+      return master.status().code() == ErrorCode::kCorrupt ? master.status() : Status::ok();
+    });
+    if (!read.is_ok() && read.code() != ErrorCode::kCorrupt) return read;
     if (master.is_ok()) {
       repo->set_keys(std::make_unique<RepoKeys>(std::move(*master)));
       repo->key_id_ = id_from_name(k.name).value_or(Id{});
@@ -181,9 +192,12 @@ Status Repository::load_keyring() {
   crypto::Key256 kk = keyring_key(master);
   for (const auto& name : names) {
     if (name == kSharedKeyName) {
-      auto sealed = backend_->read(name);
-      if (!sealed.is_ok()) return sealed.status().with_context("unable to read " + name);
-      LB_ASSIGN_OR_RETURN(master.shared_key, open_shared_key(kk, *sealed));
+      LB_RETURN_IF_ERROR(reread_if_damaged([&]() -> Status {
+        auto sealed = backend_->read(name);
+        if (!sealed.is_ok()) return sealed.status().with_context("unable to read " + name);
+        LB_ASSIGN_OR_RETURN(master.shared_key, open_shared_key(kk, *sealed));
+        return Status::ok();
+      }));
       continue;
     }
     uint32_t epoch = 0;
@@ -193,9 +207,13 @@ Status Repository::load_keyring() {
     bool known = std::any_of(master.data_keys.begin(), master.data_keys.end(),
                              [&](const DataKey& d) { return d.epoch == epoch; });
     if (known) continue;
-    auto sealed = backend_->read(name);
-    if (!sealed.is_ok()) return sealed.status().with_context("unable to read " + name);
-    LB_ASSIGN_OR_RETURN(DataKey d, open_keyring_entry(kk, epoch, *sealed));
+    DataKey d;
+    LB_RETURN_IF_ERROR(reread_if_damaged([&]() -> Status {
+      auto sealed = backend_->read(name);
+      if (!sealed.is_ok()) return sealed.status().with_context("unable to read " + name);
+      LB_ASSIGN_OR_RETURN(d, open_keyring_entry(kk, epoch, *sealed));
+      return Status::ok();
+    }));
     master.data_keys.push_back(d);
   }
   std::sort(master.data_keys.begin(), master.data_keys.end(),
@@ -460,21 +478,27 @@ std::optional<BlobLocation> Repository::locate(const Id& id) const {
 Result<Bytes> Repository::read_blob(const Id& id) const {
   auto loc = locate(id);
   if (!loc) return Status(ErrorCode::kNotFound, fmt::format("blob {} is not in the index", id.short_hex()));
-  Bytes sealed;
-  if (loc->entry.type == BlobType::kTree && connections() > 1) {
-    LB_ASSIGN_OR_RETURN(auto pack, tree_pack(loc->pack_id));
-    uint64_t end = std::min<uint64_t>(pack->size(), uint64_t{loc->entry.offset} + loc->entry.length);
-    if (loc->entry.offset < end) sealed.assign(pack->begin() + loc->entry.offset, pack->begin() + static_cast<ptrdiff_t>(end));
-  } else {
-    LB_ASSIGN_OR_RETURN(sealed, read_pack(loc->pack_id, loc->entry.offset, loc->entry.length));
-  }
-  if (sealed.size() != loc->entry.length)
-    return Status(ErrorCode::kCorrupt,
-                  fmt::format("pack {} is truncated (blob {})", loc->pack_id.short_hex(), id.short_hex()));
   Bytes out;
-  Status s = open_blob(keys(), loc->entry, sealed, out);
-  if (!s.is_ok())
-    return s.with_context(fmt::format("blob {} in pack {}", id.short_hex(), loc->pack_id.short_hex()));
+  int attempt = 0;
+  LB_RETURN_IF_ERROR(reread_if_damaged([&]() -> Status {
+    Bytes sealed;
+    if (loc->entry.type == BlobType::kTree && connections() > 1) {
+      if (attempt++ > 0) drop_tree_pack(loc->pack_id);  // the cached copy may be the damaged one
+      LB_ASSIGN_OR_RETURN(auto pack, tree_pack(loc->pack_id));
+      uint64_t end = std::min<uint64_t>(pack->size(), uint64_t{loc->entry.offset} + loc->entry.length);
+      if (loc->entry.offset < end)
+        sealed.assign(pack->begin() + loc->entry.offset, pack->begin() + static_cast<ptrdiff_t>(end));
+    } else {
+      LB_ASSIGN_OR_RETURN(sealed, read_pack(loc->pack_id, loc->entry.offset, loc->entry.length));
+    }
+    if (sealed.size() != loc->entry.length)
+      return Status(ErrorCode::kCorrupt,
+                    fmt::format("pack {} is truncated (blob {})", loc->pack_id.short_hex(), id.short_hex()));
+    out.clear();
+    Status s = open_blob(keys(), loc->entry, sealed, out);
+    if (!s.is_ok()) return s.with_context(fmt::format("blob {} in pack {}", id.short_hex(), loc->pack_id.short_hex()));
+    return Status::ok();
+  }));
   return out;
 }
 
@@ -500,6 +524,11 @@ Result<std::shared_ptr<const Bytes>> Repository::tree_pack(const Id& pack_id) co
     }
   }
   return pack;
+}
+
+void Repository::drop_tree_pack(const Id& pack_id) const {
+  std::lock_guard lock(tree_packs_mu_);
+  tree_packs_.remove_if([&](const auto& entry) { return entry.first == pack_id; });
 }
 
 Result<Tree> Repository::load_tree(const Id& id) const {
@@ -549,6 +578,16 @@ Status Repository::thaw_pack(const Id& pack_id, int days) const {
 }
 
 Result<std::vector<PackEntry>> Repository::read_pack_header(const Id& pack_id, uint64_t pack_size) const {
+  Result<std::vector<PackEntry>> out = Status(ErrorCode::kInternal, "unread");
+  Status s = reread_if_damaged([&]() -> Status {
+    out = read_pack_header_once(pack_id, pack_size);
+    return out.status();
+  });
+  if (!s.is_ok()) return s;
+  return out;
+}
+
+Result<std::vector<PackEntry>> Repository::read_pack_header_once(const Id& pack_id, uint64_t pack_size) const {
   uint64_t want = std::min<uint64_t>(pack_size, 64 * 1024);
   for (int attempt = 0; attempt < 2; ++attempt) {
     LB_ASSIGN_OR_RETURN(Bytes tail, read_pack(pack_id, pack_size - want, want));
@@ -637,6 +676,16 @@ Status Repository::write_sealed(const std::string& name, ByteSpan plaintext, Byt
 }
 
 Result<Bytes> Repository::read_sealed(const std::string& name, ByteSpan aad, bool full_keys_only) const {
+  Result<Bytes> out = Status(ErrorCode::kInternal, "unread");
+  Status s = reread_if_damaged([&]() -> Status {
+    out = read_sealed_once(name, aad, full_keys_only);
+    return out.status();
+  });
+  if (!s.is_ok()) return s;
+  return out;
+}
+
+Result<Bytes> Repository::read_sealed_once(const std::string& name, ByteSpan aad, bool full_keys_only) const {
   LB_ASSIGN_OR_RETURN(Bytes sealed, backend_->read(name));
   if (full_keys_only) {
     auto epoch = envelope_epoch(sealed);

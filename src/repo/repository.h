@@ -56,6 +56,13 @@ struct PackFile {
   bool archived = false;  // in an archive storage class: thaw before reading
 };
 
+// Runs `read_and_open` (a read from storage and the authentication of what
+// came back) once more when it fails with kCorrupt. Object stores can hand
+// back a response damaged on the way (a proxy, a bad NIC) that HTTP's own
+// checks miss; such damage does not repeat, damage at rest does. So nothing
+// is called damaged, left out or reported on one bad response.
+Status reread_if_damaged(const std::function<Status()>& read_and_open);
+
 class Repository {
  public:
   ~Repository();
@@ -247,6 +254,11 @@ class Repository {
   // thousands): the most recently used ones, up to kTreePackCacheBytes.
   static constexpr size_t kTreePackCacheBytes = 64u << 20;
   Result<std::shared_ptr<const Bytes>> tree_pack(const Id& pack_id) const;
+  void drop_tree_pack(const Id& pack_id) const;
+  // One read and authentication each (read_sealed/read_pack_header read
+  // again on damage).
+  Result<Bytes> read_sealed_once(const std::string& name, ByteSpan aad, bool full_keys_only) const;
+  Result<std::vector<PackEntry>> read_pack_header_once(const Id& pack_id, uint64_t pack_size) const;
   mutable std::mutex tree_packs_mu_;
   mutable std::list<std::pair<Id, std::shared_ptr<const Bytes>>> tree_packs_;  // newest first
 };

@@ -62,6 +62,17 @@ std::string sha256_hex(ByteSpan data) {
   return hex_encode(ByteSpan(d.data(), d.size()));
 }
 
+// A 400 saying that the body which arrived does not match its checksum (or
+// came too slowly): the body in memory is fine, so sending it again helps.
+Status upload_arrived_whole(const HttpResponse& r) {
+  if (r.status != 400) return Status::ok();
+  auto [code, message] = s3_error(r);
+  if (code == "XAmzContentSHA256Mismatch" || code == "BadDigest" || code == "RequestTimeout" ||
+      code == "IncompleteBody")
+    return Status(ErrorCode::kUnavailable, "the upload arrived damaged (" + code + ")");
+  return Status::ok();
+}
+
 std::string md5_base64(ByteSpan data) {
   auto d = crypto::md5(data);
   return base64_encode(ByteSpan(d.data(), d.size()));
@@ -388,7 +399,7 @@ Status S3Backend::put(std::string_view name, ByteSpan data, bool cold) {
   req.headers.insert(req.headers.end(), headers.begin(), headers.end());
   if (with_md5) req.headers.push_back("Content-MD5: " + md5_base64(data));
   HttpResponse r;
-  LB_RETURN_IF_ERROR(http_.perform_with_retry(req, r));
+  LB_RETURN_IF_ERROR(http_.perform_with_retry(req, r, upload_arrived_whole));
   if (r.status != 200) return error_for(r, "unable to write " + std::string(name));
   return Status::ok();
 }
@@ -431,7 +442,7 @@ Status S3Backend::put_multipart(std::string_view name, ByteSpan data, const std:
     ByteSpan part = data.subspan(off, std::min<uint64_t>(part_size, data.size() - off));
     HttpRequest put = signed_request("PUT", fmt::format("{}?partNumber={}&{}", url, number, query), part);
     if (with_md5) put.headers.push_back("Content-MD5: " + md5_base64(part));
-    Status s = http_.perform_with_retry(put, r);
+    Status s = http_.perform_with_retry(put, r, upload_arrived_whole);
     if (!s.is_ok()) return fail(s.with_context(what));
     if (r.status != 200) return fail(error_for(r, fmt::format("{} (part {})", what, number)));
     std::string etag = r.header("etag");
