@@ -12,7 +12,9 @@
 # For each tool, in a bucket of its own: init, backup (timed), an unchanged second backup
 # (timed), restore of the first snapshot into an empty directory (timed; then compared with
 # the dataset). Requests are counted from the gateway's log (one line per request), so both
-# tools are counted the same way; "req/GiB" divides by the dataset's size.
+# tools are counted the same way; "req/GiB" divides by the dataset's size. Each backup starts
+# with the dataset in the page cache; CPU seconds are the tool's (user+sys) and the gateway
+# daemons' on the same 2 cores.
 # Results: $WORK/results/<timestamp>/{s3.csv,report.md}; the report is printed.
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "$0")" && pwd)"
@@ -37,23 +39,38 @@ CEPH_STORE_GB=32 bash "$SERVICES/ceph-rgw.sh" start "$RGW" >/dev/null
 set -a; . "$RGW/s3.env"; set +a
 RGWLOG=$(ls "$RGW"/log/*rgw*.log | head -1)
 requests() { grep -c 'beast: .* HTTP/1.1"' "$RGWLOG" || true; }
+# CPU seconds the gateway's daemons (radosgw, OSD, monitor) have used so far.
+server_cpu() {
+  local hz; hz=$(getconf CLK_TCK)
+  for p in $(pgrep -f "$RGW/ceph.conf"); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done |
+    awk -v hz="$hz" '{s += $1} END {printf "%.2f\n", s / hz}'
+}
+# Reads the dataset into the page cache, so every tool's backup starts warm
+# (the first tool would otherwise pay for the disk reads).
+warm() { tar cf - "$DATASET" 2>/dev/null | cat >/dev/null; }
 
 new_results_dir
 CSV="$RESULTS/s3.csv"
-echo "tool,step,wall_s,max_rss_kib,requests" >"$CSV"
+echo "tool,step,wall_s,max_rss_kib,requests,cpu_s,server_cpu_s" >"$CSV"
 
 # timed TOOL STEP CMD...: runs CMD under /usr/bin/time, appends a CSV row.
 timed() {
   local tool=$1 step=$2; shift 2
-  local before after
+  local before after cpu0 cpu1
+  [ "$step" = restore ] || warm
   before=$(requests)
-  /usr/bin/time -f '%e %M' -o "$RESULTS/time.tmp" "$@" >"$RESULTS/$tool-$step.log" 2>&1 ||
+  cpu0=$(server_cpu)
+  /usr/bin/time -f '%e %M %U %S' -o "$RESULTS/time.tmp" "$@" >"$RESULTS/$tool-$step.log" 2>&1 ||
     die "$tool $step failed (see $RESULTS/$tool-$step.log)"
+  cpu1=$(server_cpu)
   sleep 1  # the gateway logs a request after answering it
   after=$(requests)
-  read -r wall rss <"$RESULTS/time.tmp"
-  echo "$tool,$step,$wall,$rss,$((after - before))" >>"$CSV"
-  log "$tool $step: ${wall}s, ${rss} KiB, $((after - before)) requests"
+  read -r wall rss user sys <"$RESULTS/time.tmp"
+  local cpu server
+  cpu=$(echo "$user + $sys" | bc)
+  server=$(echo "$cpu1 - $cpu0" | bc)
+  echo "$tool,$step,$wall,$rss,$((after - before)),$cpu,$server" >>"$CSV"
+  log "$tool $step: ${wall}s, ${rss} KiB, $((after - before)) requests, CPU ${cpu}s here + ${server}s in the server"
 }
 
 for tool in "${TOOLS[@]}"; do
@@ -91,19 +108,21 @@ rows = list(csv.DictReader(open(sys.argv[1])))
 gib = int(sys.argv[2]) / 2**30
 by = {(r["tool"], r["step"]): r for r in rows}
 tools = sorted({r["tool"] for r in rows}, key=lambda t: t != "lifeboat")
-print("| step | " + " | ".join(f"{t} s | {t} MB/s | {t} req/GiB | {t} RSS MiB" for t in tools) +
+print("| step | " + " | ".join(f"{t} s | {t} MB/s | {t} req/GiB | {t} RSS MiB | {t} CPU s (+server)"
+                             for t in tools) +
       (" | restic/lifeboat time |" if "restic" in tools and "lifeboat" in tools else " |"))
-print("|---" * (1 + 4 * len(tools) + (1 if len(tools) > 1 else 0)) + "|")
+print("|---" * (1 + 5 * len(tools) + (1 if len(tools) > 1 else 0)) + "|")
 for step in ("backup", "backup2", "restore"):
     cells = []
     for t in tools:
         r = by.get((t, step))
         if not r:
-            cells += ["-"] * 4
+            cells += ["-"] * 5
             continue
         wall = float(r["wall_s"])
         cells += [f"{wall:.2f}", f"{gib * 1024 / wall:.0f}" if wall else "-",
-                  f"{int(r['requests']) / gib:.0f}", f"{int(r['max_rss_kib']) / 1024:.0f}"]
+                  f"{int(r['requests']) / gib:.0f}", f"{int(r['max_rss_kib']) / 1024:.0f}",
+                  f"{float(r['cpu_s']):.1f} (+{float(r['server_cpu_s']):.1f})"]
     ratio = ""
     if ("restic", step) in by and ("lifeboat", step) in by:
         ratio = f" {float(by[('restic', step)]['wall_s']) / float(by[('lifeboat', step)]['wall_s']):.2f}x |"
