@@ -133,6 +133,7 @@ Result<S3Config> parse_s3_location(std::string_view location) {
     c.endpoint = std::string(rest.substr(0, slash));
     rest = rest.substr(slash + 1);
     c.path_style = true;
+    c.explicit_endpoint = true;
   } else {
     c.path_style = false;  // AWS: the endpoint follows from the region
   }
@@ -219,7 +220,7 @@ S3Backend::S3Backend(S3Config config) : config_(std::move(config)), http_(config
 
 std::string S3Backend::location() const {
   if (config_.gcs) return fmt::format("gs:{}/{}", config_.bucket, config_.prefix);
-  if (!config_.path_style) return fmt::format("s3:{}/{}", config_.bucket, config_.prefix);
+  if (!config_.explicit_endpoint) return fmt::format("s3:{}/{}", config_.bucket, config_.prefix);
   return fmt::format("s3:{}/{}/{}", config_.endpoint, config_.bucket, config_.prefix);
 }
 

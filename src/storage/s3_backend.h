@@ -45,6 +45,7 @@ struct S3Config {
   std::string bucket;
   std::string prefix;    // "" or ending in '/'
   bool path_style = true;
+  bool explicit_endpoint = false;  // s3:http[s]://HOST/...: the location names it
   bool gcs = false;  // "gs:": Google Cloud Storage's XML API with HMAC keys
   std::string region = "us-east-1";
   std::string access_key;

@@ -1,4 +1,5 @@
-"""Data packs in an archive storage class (S3 GLACIER), end to end.
+"""Data packs in an archive storage class (S3 GLACIER), and virtual-hosted
+addressing, end to end.
 
 Ceph's RGW has no archive class to thaw from, so this suite runs against
 moto's S3 server (../shared/services/moto-s3.sh), which keeps GLACIER
@@ -6,7 +7,10 @@ objects unreadable (InvalidObjectState) until a RestoreObject request: enough
 to prove which requests lifeboat sends and that restore works out, thaws and
 waits for only the packs it needs while listing, planning and `ls` never
 wait.  moto restores at once, so the waiting itself is tested in
-src/ops/thaw_test.cc.  Skipped when moto_server is not installed."""
+src/ops/thaw_test.cc.  moto also answers virtual-hosted requests
+(BUCKET.localhost:PORT, which curl resolves to 127.0.0.1 itself), which
+Ceph's RGW does without a DNS name configured.  Skipped when moto_server is
+not installed."""
 
 import os
 import shutil
@@ -27,9 +31,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-@unittest.skipUnless(shutil.which("moto_server") and os.path.exists(os.path.join(SERVICES, "moto-s3.sh")),
-                     "moto_server or %s/moto-s3.sh is not available" % SERVICES)
-class ColdStorage(lbtest.LBTestCase):
+MOTO = unittest.skipUnless(shutil.which("moto_server") and os.path.exists(os.path.join(SERVICES, "moto-s3.sh")),
+                           "moto_server or %s/moto-s3.sh is not available" % SERVICES)
+
+
+class MotoCase(lbtest.LBTestCase):
+    """A moto S3 server of its own for the test class."""
+
     @classmethod
     def setUpClass(cls):
         cls.moto_dir = tempfile.mkdtemp(prefix="lbtest-moto-")
@@ -44,6 +52,40 @@ class ColdStorage(lbtest.LBTestCase):
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
         shutil.rmtree(cls.moto_dir, ignore_errors=True)
 
+    def moto_env(self, **extra):
+        env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+        env.update(extra)
+        return env
+
+
+@MOTO
+class VirtualHostedAddressing(MotoCase):
+    def test_backup_and_restore_through_bucket_host_names(self):
+        src = self.path("src")
+        os.makedirs(src)
+        lbtest.write_file(os.path.join(src, "f.bin"), os.urandom(300_000))
+        location = "s3:http://localhost:%d/vhost-%s/repo" % (self.port, uuid.uuid4().hex[:10])
+        repo = lbtest.Repo(location, self.path("cache"))
+        repo.env = lambda **extra: lbtest.base_env(LIFEBOAT_PASSWORD=repo.password, **self.moto_env(
+            LIFEBOAT_S3_ADDRESSING="virtual", LIFEBOAT_HTTP_DEBUG=1, **extra))
+        r = repo.run("init")
+        self.assertRc(r, 0)
+        self.assertIn(location, r.out, "the location keeps its endpoint")
+        repo.backup(src)
+        r = repo.run("restore", "latest", "--target", self.path("t"))
+        self.assertRc(r, 0)
+        self.assertTreesEqual(lbtest.scan_tree(src), lbtest.scan_tree(lbtest.restored_root(self.path("t"), src)),
+                              ignore_root=True)
+        # Every request named the bucket in the host, none in the path.
+        hosts = [l for l in r.err.splitlines() if l.lower().startswith("host:")]
+        self.assertTrue(hosts, r.err[:2000])
+        bucket = location.split("/")[3]
+        self.assertTrue(all(h.split(":", 1)[1].strip().startswith(bucket + ".localhost") for h in hosts), hosts[:3])
+        self.assertNotIn("GET /%s/" % bucket, r.err)
+
+
+@MOTO
+class ColdStorage(MotoCase):
     def setUp(self):
         super().setUp()
         self.src = self.path("src")
@@ -52,10 +94,7 @@ class ColdStorage(lbtest.LBTestCase):
         lbtest.write_file(os.path.join(self.src, "docs", "note.txt"), b"a note\n" * 100)
         for i in range(3):
             lbtest.write_file(os.path.join(self.src, "media", "clip%d.bin" % i), os.urandom(3 * lbtest.MiB))
-        self.s3_env = {
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-            "LIFEBOAT_S3_STORAGE_CLASS_DATA": "GLACIER", "LIFEBOAT_THAW_POLL_SECONDS": "1",
-        }
+        self.s3_env = self.moto_env(LIFEBOAT_S3_STORAGE_CLASS_DATA="GLACIER", LIFEBOAT_THAW_POLL_SECONDS="1")
         self.repo = lbtest.Repo("s3:http://127.0.0.1:%d/cold-%s/repo" % (self.port, uuid.uuid4().hex[:10]),
                                 self.path("cache"))
         self.repo.env = lambda **extra: lbtest.base_env(LIFEBOAT_PASSWORD=self.repo.password,
