@@ -187,7 +187,9 @@ class WriteOnly(KeysBase):
         # The same data from another path: nothing new is stored.
         r = self.host.run("--json", "backup", "--no-cache", self.src)
         self.assertRc(r, 0)
-        self.assertEqual(r.last_json()["data_added"], 0, "dedup against what is stored")
+        # No new data blob; a tree may differ when a directory's times moved
+        # between the runs (the host has no parent snapshot to compare with).
+        self.assertEqual(r.last_json()["data_blobs"], 0, "dedup against what is stored")
         snap = r.last_json()["snapshot_id"]
         # What the host wrote is sealed for the recovery key: it cannot read it back.
         for name in self.repo.files("snapshots"):
