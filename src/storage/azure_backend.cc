@@ -388,10 +388,7 @@ Status AzureBackend::create() {
   bool try_listing = r.status == 403 && config_.key.empty();
   if (!exists && !try_listing)
     return error_for(r, fmt::format("unable to create container \"{}\"", config_.container));
-  LB_ASSIGN_OR_RETURN(auto existing, list(""));
-  if (!existing.empty())
-    return Status(ErrorCode::kAlreadyExists, fmt::format("{} is not empty", location()));
-  return Status::ok();
+  return require_empty(*this);
 }
 
 Result<std::vector<ObjectInfo>> AzureBackend::list(std::string_view prefix) {
@@ -407,22 +404,12 @@ Result<std::vector<ObjectInfo>> AzureBackend::list(std::string_view prefix) {
     XmlElements x;
     LB_RETURN_IF_ERROR(http_.perform_with_retry(request("GET", "", std::move(query)), r, xml_into(x)));
     if (r.status != 200) return error_for(r, "unable to list " + location() + std::string(prefix));
-    std::string key, size, tier;
-    for (const auto& [path, value] : x.items) {
-      if (path == "EnumerationResults/Blobs/Blob/Name") key = value;
-      if (path == "EnumerationResults/Blobs/Blob/Properties/Content-Length") size = value;
-      if (path == "EnumerationResults/Blobs/Blob/Properties/AccessTier") tier = value;
-      if (path == "EnumerationResults/Blobs/Blob") {
-        if (key.starts_with(config_.prefix)) {
-          std::string name = key.substr(config_.prefix.size());
-          if (valid_object_name(name))
-            out.push_back({name, std::strtoull(size.c_str(), nullptr, 10), tier == "Archive"});
-        }
-        key.clear();
-        size.clear();
-        tier.clear();
-      }
-    }
+    static const ListingFields kFields{
+        "EnumerationResults/Blobs/Blob", "EnumerationResults/Blobs/Blob/Name",
+        "EnumerationResults/Blobs/Blob/Properties/Content-Length",
+        "EnumerationResults/Blobs/Blob/Properties/AccessTier",
+        [](std::string_view tier) { return tier == "Archive"; }};
+    collect_listing(x, kFields, config_.prefix, out);
     marker = x.value("EnumerationResults/NextMarker");
     if (marker.empty()) break;
   }

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "storage/object_name.h"
+
 namespace lifeboat::storage {
 
 ResponseCheck xml_into(XmlElements& out) {
@@ -43,6 +45,33 @@ bool take_read_body(HttpResponse& r, uint64_t length, Bytes& out) {
   out = std::move(r.body);
   if (r.status == 200 && length != kToEnd && out.size() > length) out.resize(length);
   return true;
+}
+
+void collect_listing(const XmlElements& page, const ListingFields& fields, std::string_view prefix,
+                     std::vector<ObjectInfo>& out) {
+  std::string key, size, storage_class;
+  for (const auto& [path, value] : page.items) {
+    if (path == fields.name) key = value;
+    if (path == fields.size) size = value;
+    if (path == fields.storage_class) storage_class = value;
+    if (path == fields.entry) {
+      if (key.starts_with(prefix)) {
+        std::string name = key.substr(prefix.size());
+        if (valid_object_name(name))
+          out.push_back({name, std::strtoull(size.c_str(), nullptr, 10), fields.archived(storage_class)});
+      }
+      key.clear();
+      size.clear();
+      storage_class.clear();
+    }
+  }
+}
+
+Status require_empty(Backend& backend) {
+  LB_ASSIGN_OR_RETURN(auto existing, backend.list(""));
+  if (!existing.empty())
+    return Status(ErrorCode::kAlreadyExists, fmt::format("{} is not empty", backend.location()));
+  return Status::ok();
 }
 
 }  // namespace lifeboat::storage

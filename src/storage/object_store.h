@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/backend.h"
 #include "storage/http.h"
@@ -34,5 +35,22 @@ std::string byte_range(uint64_t offset, uint64_t length);
 // end) is an empty read, and a whole object sent for a ranged read from 0 is
 // cut to `length`. Other statuses are for the caller.
 bool take_read_body(HttpResponse& r, uint64_t length, Bytes& out);
+
+// The fields of one kind of listing response, as paths in it.
+struct ListingFields {
+  std::string entry;          // "ListBucketResult/Contents": closes after its fields
+  std::string name;           // "ListBucketResult/Contents/Key"
+  std::string size;           // "ListBucketResult/Contents/Size"
+  std::string storage_class;  // "ListBucketResult/Contents/StorageClass"
+  bool (*archived)(std::string_view storage_class);
+};
+
+// Appends the objects of one listing page to `out`: keys under the
+// container's `prefix`, with it stripped, that are valid object names.
+void collect_listing(const XmlElements& page, const ListingFields& fields, std::string_view prefix,
+                     std::vector<ObjectInfo>& out);
+
+// create()'s last step: kAlreadyExists when the location holds objects.
+Status require_empty(Backend& backend);
 
 }  // namespace lifeboat::storage

@@ -306,10 +306,7 @@ Status S3Backend::create() {
   } else if (r.status != 200) {
     return error_for(r, fmt::format("bucket \"{}\"", config_.bucket), bucket_url());
   }
-  LB_ASSIGN_OR_RETURN(auto existing, list(""));
-  if (!existing.empty())
-    return Status(ErrorCode::kAlreadyExists, fmt::format("{} is not empty", location()));
-  return Status::ok();
+  return require_empty(*this);
 }
 
 Result<std::vector<ObjectInfo>> S3Backend::list(std::string_view prefix) {
@@ -326,22 +323,10 @@ Result<std::vector<ObjectInfo>> S3Backend::list(std::string_view prefix) {
     XmlElements x;
     LB_RETURN_IF_ERROR(http_.perform_with_retry(signed_request("GET", bucket_url() + "/?" + query), r, xml_into(x)));
     if (r.status != 200) return error_for(r, "unable to list " + location() + std::string(prefix));
-    std::string key, size, storage_class;
-    for (const auto& [path, value] : x.items) {
-      if (path == "ListBucketResult/Contents/Key") key = value;
-      if (path == "ListBucketResult/Contents/Size") size = value;
-      if (path == "ListBucketResult/Contents/StorageClass") storage_class = value;
-      if (path == "ListBucketResult/Contents") {
-        if (key.starts_with(config_.prefix)) {
-          std::string name = key.substr(config_.prefix.size());
-          if (valid_object_name(name))
-            out.push_back({name, std::strtoull(size.c_str(), nullptr, 10), archive_class(storage_class)});
-        }
-        key.clear();
-        size.clear();
-        storage_class.clear();
-      }
-    }
+    static const ListingFields kFields{"ListBucketResult/Contents", "ListBucketResult/Contents/Key",
+                                       "ListBucketResult/Contents/Size", "ListBucketResult/Contents/StorageClass",
+                                       archive_class};
+    collect_listing(x, kFields, config_.prefix, out);
     if (x.value("ListBucketResult/IsTruncated") != "true") break;
     token = x.value("ListBucketResult/NextContinuationToken");
     if (token.empty()) return Status(ErrorCode::kIo, "S3 listing is truncated but has no continuation token");
