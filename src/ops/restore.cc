@@ -665,11 +665,14 @@ Result<RestoreResult> restore(repo::Repository& repo, const repo::Snapshot& snap
                               const OpContext& ctx, RestoreProgress* progress) {
   if (repo.keys().write_only()) return write_only_refusal("restore");
   // Packs in an archive class are thawed first, and only the ones this
-  // restore reads; one listing tells whether there are any at all.
-  LB_ASSIGN_OR_RETURN(auto listed, repo.list_packs());
+  // restore reads; on a store with archive tiers, one listing tells whether
+  // there are any at all.
   std::unordered_set<Id, repo::IdHash> archived;
-  for (const auto& p : listed)
-    if (p.archived) archived.insert(p.id);
+  if (repo.has_archive_tiers()) {
+    LB_ASSIGN_OR_RETURN(auto listed, repo.list_packs());
+    for (const auto& p : listed)
+      if (p.archived) archived.insert(p.id);
+  }
   if (!archived.empty()) {
     LB_ASSIGN_OR_RETURN(auto needed, packs_for_restore(repo, snapshot, options, ctx));
     std::erase_if(needed, [&](const Id& id) { return !archived.contains(id); });

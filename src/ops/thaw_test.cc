@@ -55,6 +55,7 @@ class ColdStore final : public storage::Backend {
   Status remove(std::string_view name) override { return mem_.remove(name); }
   Result<storage::ObjectInfo> stat(std::string_view name) override { return mem_.stat(name); }
   int connections() const override { return 3; }
+  bool has_archive_tiers() const override { return true; }
 
   Result<ThawState> thaw_state(std::string_view name) override {
     std::lock_guard lock(mu_);

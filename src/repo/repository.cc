@@ -569,6 +569,8 @@ Status Repository::write_pack(const Id& pack_id, ByteSpan data, const std::vecto
   return s.with_context("unable to write pack " + pack_name(pack_id));
 }
 
+bool Repository::has_archive_tiers() const { return backend_->has_archive_tiers(); }
+
 Result<storage::ThawState> Repository::pack_thaw_state(const Id& pack_id) const {
   return backend_->thaw_state(pack_name(pack_id));
 }

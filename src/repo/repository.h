@@ -147,6 +147,7 @@ class Repository {
   // colder storage class (Backend::write_cold); tree packs stay hot.
   Status write_pack(const Id& pack_id, ByteSpan data, const std::vector<PackEntry>& entries);
   // Cold storage (storage::Backend::thaw_state/thaw) for one pack.
+  bool has_archive_tiers() const;
   Result<storage::ThawState> pack_thaw_state(const Id& pack_id) const;
   Status thaw_pack(const Id& pack_id, int days) const;
   // Reads and authenticates a pack's header.

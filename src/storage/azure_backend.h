@@ -103,6 +103,7 @@ class AzureBackend final : public Backend {
   Result<ObjectInfo> stat(std::string_view name) override;
   int connections() const override { return config_.connections; }
   Status write_cold(std::string_view name, ByteSpan data) override;
+  bool has_archive_tiers() const override { return true; }
   Result<ThawState> thaw_state(std::string_view name) override;
   Status thaw(std::string_view name, int days) override;
 

@@ -87,10 +87,13 @@ class Backend {
   // write() and stays hot, so listing and planning never wait for a thaw.
   virtual Status write_cold(std::string_view name, ByteSpan data) { return write(name, data); }
 
-  // Cold tiers. thaw_state() says whether `name` can be read now; thaw()
+  // Cold tiers. has_archive_tiers(): whether objects here can be archived at
+  // all (else restore need not look). thaw_state() says whether `name` can
+  // be read now; thaw()
   // asks the store to make an archived object readable for `days` days
   // (asking again while it thaws is harmless). Stores without archive
   // classes report everything readable.
+  virtual bool has_archive_tiers() const { return false; }
   virtual Result<ThawState> thaw_state(std::string_view name) {
     (void)name;
     return ThawState::kReadable;
