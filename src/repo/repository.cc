@@ -131,21 +131,43 @@ Result<std::unique_ptr<Repository>> Repository::open(std::unique_ptr<storage::Ba
     return Status(ErrorCode::kCorrupt, fmt::format("repository {} has no keys/ (damaged)", repo->location()));
   std::sort(key_objects.begin(), key_objects.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   std::vector<std::string> damaged;
+  // A key file whose bytes were damaged on the way can fail the GCM tag just
+  // like a wrong passphrase.  So when no key opens, each file that "refused
+  // the passphrase" is read once more, and tried again only if the second
+  // read differs from the first: a wrong passphrase costs one more small
+  // read per key, never another scrypt.
+  std::vector<std::pair<std::string, Bytes>> refused;
+  auto adopt = [&](const std::string& name, MasterKey master) {
+    repo->set_keys(std::make_unique<RepoKeys>(std::move(master)));
+    repo->key_id_ = id_from_name(name).value_or(Id{});
+  };
   for (const auto& k : key_objects) {
+    Bytes data;
     Result<MasterKey> master = Status(ErrorCode::kInternal, "unread");
     Status read = reread_if_damaged([&]() -> Status {
-      auto data = repo->backend_->read(k.name);
-      if (!data.is_ok()) return data.status().with_context("unable to read " + k.name);
-      master = open_key_file(*data, password);
+      auto got = repo->backend_->read(k.name);
+      if (!got.is_ok()) return got.status().with_context("unable to read " + k.name);
+      data = std::move(*got);
+      master = open_key_file(data, password);
       return master.status().code() == ErrorCode::kCorrupt ? master.status() : Status::ok();
     });
     if (!read.is_ok() && read.code() != ErrorCode::kCorrupt) return read;
     if (master.is_ok()) {
-      repo->set_keys(std::make_unique<RepoKeys>(std::move(*master)));
-      repo->key_id_ = id_from_name(k.name).value_or(Id{});
+      adopt(k.name, std::move(*master));
       break;
     }
-    if (master.status().code() != ErrorCode::kWrongPassword) damaged.push_back(k.name);
+    if (master.status().code() == ErrorCode::kWrongPassword)
+      refused.emplace_back(k.name, std::move(data));
+    else
+      damaged.push_back(k.name);
+  }
+  for (const auto& [name, first] : refused) {
+    if (repo->keys_.load()) break;
+    auto again = repo->backend_->read(name);
+    if (!again.is_ok()) return again.status().with_context("unable to read " + name);
+    if (*again == first) continue;
+    auto master = open_key_file(*again, password);
+    if (master.is_ok()) adopt(name, std::move(*master));
   }
   if (!repo->keys_.load()) {
     std::string hint = damaged.empty() ? "" : fmt::format(" ({} key file(s) are damaged: {})", damaged.size(), damaged[0]);

@@ -22,13 +22,18 @@ class SharedBackend final : public storage::Backend {
   std::function<Status(std::string_view name)> write_fault;
   int connections_ = 1;              // what connections() reports (an object store's > 1)
   std::atomic<uint64_t> reads{0};    // read() calls
+  // Damages what a read returns, as a network fault would (the store keeps
+  // its bytes).
+  std::function<void(std::string_view name, Bytes& data)> read_damage;
 
   std::string location() const override { return inner_->location(); }
   Status create() override { return inner_->create(); }
   Result<std::vector<storage::ObjectInfo>> list(std::string_view p) override { return inner_->list(p); }
   Result<Bytes> read(std::string_view n, uint64_t o, uint64_t l) override {
     reads++;
-    return inner_->read(n, o, l);
+    auto r = inner_->read(n, o, l);
+    if (r.is_ok() && read_damage) read_damage(n, *r);
+    return r;
   }
   int connections() const override { return connections_; }
   Status write(std::string_view n, ByteSpan d) override {
