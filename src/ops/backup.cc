@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "chunk/fastcdc.h"
+#include "ops/content.h"
 #include "repo/blob_saver.h"
 #include "sources/fs/exclude.h"
 #include "sources/fs/file_cache.h"
@@ -126,7 +127,6 @@ class Archiver {
   int workers_;
   BoundedQueue<FileJob> file_jobs_;
   std::unique_ptr<repo::BlobSaver> saver_;
-  static constexpr size_t kWindow = 4 << 20;
   std::shared_ptr<BufferPool> windows_ = BufferPool::create(4);
   fs::ExcludeMatcher excludes_;
   fs::OwnerNames owners_;
@@ -298,11 +298,7 @@ void Archiver::reader_loop() {
   }
 }
 
-// Reads a file in windows of kWindow bytes, cuts chunks and hands new ones
-// to the saver as slices of the window (no copy; a window lives until its
-// last chunk is packed). A cut point found inside the window is final (the
-// gear hash at a position depends only on the bytes before it), so only the
-// unfinished tail of a window is copied into the next one.
+// Reads a file through store_content (ops/content.h).
 void Archiver::read_file(FileJob& job) {
   Node& node = job.dir->children[job.slot];
   auto drop = [&](int err, const char* what) {
@@ -317,50 +313,25 @@ void Archiver::read_file(FileJob& job) {
   if (!S_ISREG(st.st_mode)) return drop(EINVAL, "changed type during backup:");
   ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
 
-  const size_t max_chunk = repo_->config().chunker.max_size;
-  std::shared_ptr<Bytes> buf;
-  size_t start = 0, end = 0;
-  bool eof = false;
-  uint64_t total = 0;
+  int read_errno = 0;
+  ReadFn read = [&](uint8_t* p, size_t n) -> Result<size_t> {
+    for (;;) {
+      ssize_t got = ::read(fd.get(), p, n);
+      if (got >= 0) return static_cast<size_t>(got);
+      if (errno == EINTR) continue;
+      read_errno = errno;
+      return Status(ErrorCode::kIo, "read");
+    }
+  };
   node.content.clear();
-  for (;;) {
-    ByteSpan view = buf ? ByteSpan(buf->data() + start, end - start) : ByteSpan();
-    size_t len = view.empty() ? 0 : cdc_->cut(view);
-    bool need_more = !eof && (view.empty() || (len == view.size() && view.size() < max_chunk));
-    if (need_more) {
-      uint64_t expected = static_cast<uint64_t>(st.st_size) > total ? static_cast<uint64_t>(st.st_size) - total : 0;
-      size_t want = view.size() + static_cast<size_t>(std::clamp<uint64_t>(expected + 1, 4096, kWindow));
-      // Small files get an exact buffer; windows of large files are
-      // recycled, so their pages stay mapped.
-      auto next = want >= kWindow ? windows_->acquire(want) : std::make_shared<Bytes>();
-      next->resize(want);
-      if (!view.empty()) std::memcpy(next->data(), view.data(), view.size());
-      start = 0;
-      end = view.size();
-      buf = std::move(next);
-      while (!eof && end < buf->size()) {
-        ssize_t n = ::read(fd.get(), buf->data() + end, buf->size() - end);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          return drop(errno, "unable to read");
-        }
-        if (n == 0) eof = true;
-        end += static_cast<size_t>(n);
-        total += static_cast<uint64_t>(n);
-      }
-      continue;
-    }
-    if (view.empty()) break;
-    if (stopping()) return;
-    ByteSpan chunk = view.first(len);
-    Id id = repo_->keys().blob_id(chunk);
-    node.content.push_back(id);
-    if (repo_->index().reserve(id, BlobType::kData)) {
-      if (!saver_->save(BlobType::kData, id, buf, chunk)) return;
-    }
-    progress_->bytes_done += len;
-    start += len;
+  auto stored = store_content(*repo_, *saver_, *windows_, read, static_cast<uint64_t>(st.st_size),
+                              Cutter::content_defined(*cdc_), &progress_->bytes_done, [this] { return stopping(); });
+  if (!stored.is_ok()) {
+    if (read_errno != 0) return drop(read_errno, "unable to read");
+    return;  // stopping
   }
+  node.content = std::move(stored->blobs);
+  uint64_t total = stored->size;
   node.size = total;
   struct stat after;
   bool unchanged = ::fstat(fd.get(), &after) == 0 && after.st_mtim.tv_sec == st.st_mtim.tv_sec &&

@@ -68,6 +68,7 @@ int run(int argc, char** argv) {
   add_diff_command(app, g);
   add_stats_command(app, g);
   add_restore_command(app, g);
+  add_dump_command(app, g);
   add_check_command(app, g);
   add_forget_command(app, g);
   add_prune_command(app, g);

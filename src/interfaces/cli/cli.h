@@ -55,6 +55,7 @@ void add_repair_command(CLI::App& app, Globals& g);
 void add_prune_command(CLI::App& app, Globals& g);
 void add_copy_command(CLI::App& app, Globals& g);
 void add_unlock_command(CLI::App& app, Globals& g);
+void add_dump_command(CLI::App& app, Globals& g);
 void add_version_command(CLI::App& app, Globals& g);
 
 // Runs the CLI; returns the process exit code.

@@ -8,6 +8,7 @@
 #include "interfaces/cli/cli.h"
 #include "interfaces/cli/progress.h"
 #include "ops/backup.h"
+#include "ops/backup_stream.h"
 #include "repo/snapshot_json.h"
 #include "util/time_format.h"
 #include "util/utf8.h"
@@ -24,6 +25,9 @@ struct BackupArgs {
   bool one_file_system = false;
   std::string time;
   int workers = 0;
+  bool stdin_stream = false;
+  std::string stdin_filename;
+  bool stdin_from_command = false;
 };
 
 nlohmann::json summary_json(const repo::Snapshot& s, double seconds) {
@@ -34,7 +38,76 @@ nlohmann::json summary_json(const repo::Snapshot& s, double seconds) {
   return j;
 }
 
+void print_summary(const Globals& g, const repo::Snapshot& s) {
+  const auto& m = s.summary;
+  double seconds = static_cast<double>(m.backup_end_ns - m.backup_start_ns) / 1e9;
+  if (g.json) {
+    fmt::print("{}\n", summary_json(s, seconds).dump());
+    return;
+  }
+  if (!g.quiet) {
+    if (s.kind == "files") {
+      fmt::print("Files:     {:>8} new, {:>8} changed, {:>8} unmodified\n", m.files_new, m.files_changed,
+                 m.files_unmodified);
+      fmt::print("Dirs:      {:>8} new, {:>8} changed, {:>8} unmodified\n", m.dirs_new, m.dirs_changed,
+                 m.dirs_unmodified);
+    }
+    fmt::print("Processed: {} files, {} in {}\n", m.total_files_processed, format_bytes(m.total_bytes_processed),
+               format_duration(m.backup_end_ns - m.backup_start_ns));
+    fmt::print("Added to the repository: {} ({} before compression)\n", format_bytes(m.data_added),
+               format_bytes(m.data_added_raw));
+  }
+  fmt::print("snapshot {} saved\n", s.id.short_hex());
+}
+
+int run_stream_backup(Globals& g, const BackupArgs& a) {
+  ops::StreamBackupOptions o;
+  if (a.stdin_from_command) {
+    if (a.paths.empty())
+      return fail(Status(ErrorCode::kInvalidArgument,
+                         "--stdin-from-command needs a command: lifeboat backup --stdin-from-command -- CMD ARGS..."));
+    o.command = a.paths;
+    o.filename = a.stdin_filename.empty() ? "stdin" : a.stdin_filename;
+  } else {
+    if (!a.paths.empty())
+      return fail(Status(ErrorCode::kInvalidArgument, "--stdin reads standard input: give no paths with it"));
+    if (::isatty(STDIN_FILENO))
+      return fail(Status(ErrorCode::kInvalidArgument,
+                         "--stdin: standard input is a terminal; pipe the data in (e.g. `pg_dump db | lifeboat "
+                         "backup --stdin --stdin-filename db.sql`)"));
+    o.filename = a.stdin_filename.empty() ? "stdin" : a.stdin_filename;
+  }
+  o.tags = a.tags;
+  if (!a.time.empty()) {
+    auto t = parse_time(a.time);
+    if (!t.is_ok()) return fail(t.status());
+    o.time_ns = *t;
+  }
+  enable_graceful_interrupt();
+  ops::OpContext ctx = make_context();
+  if (!a.host.empty()) ctx.hostname = a.host;
+  auto repo = open_repository(g);
+  if (!repo.is_ok()) return fail(repo.status());
+  std::atomic<uint64_t> bytes{0};
+  o.bytes_done = &bytes;
+  bool show = stdout_is_terminal() && !g.quiet && !g.json;
+  ProgressLine line(show, [&](double elapsed) {
+    return fmt::format("[{}] {}", format_clock(elapsed), rate_and_eta(bytes, 0, false, elapsed));
+  });
+  auto r = ops::backup_stream(**repo, o, ctx);
+  line.stop();
+  if (!r.is_ok()) return fail(r.status());
+  print_summary(g, *r);
+  return kExitOk;
+}
+
 int run_backup(Globals& g, const BackupArgs& a) {
+  if (a.stdin_stream || a.stdin_from_command) return run_stream_backup(g, a);
+  if (!a.stdin_filename.empty())
+    return fail(Status(ErrorCode::kInvalidArgument, "--stdin-filename goes with --stdin or --stdin-from-command"));
+  if (a.paths.empty())
+    return fail(Status(ErrorCode::kInvalidArgument,
+                       "nothing to back up: give at least one path (or --stdin / --stdin-from-command)"));
   ops::BackupOptions o;
   o.paths = a.paths;
   o.tags = a.tags;
@@ -80,24 +153,7 @@ int run_backup(Globals& g, const BackupArgs& a) {
   if (!r.is_ok()) return fail(r.status());
   for (const auto& w : r->warnings) print_warning(w);
   for (const auto& n : r->notes) print_warning(n);
-  const auto& s = r->snapshot;
-  const auto& m = s.summary;
-  double seconds = static_cast<double>(m.backup_end_ns - m.backup_start_ns) / 1e9;
-  if (g.json) {
-    fmt::print("{}\n", summary_json(s, seconds).dump());
-  } else {
-    if (!g.quiet) {
-      fmt::print("Files:     {:>8} new, {:>8} changed, {:>8} unmodified\n", m.files_new, m.files_changed,
-                 m.files_unmodified);
-      fmt::print("Dirs:      {:>8} new, {:>8} changed, {:>8} unmodified\n", m.dirs_new, m.dirs_changed,
-                 m.dirs_unmodified);
-      fmt::print("Processed: {} files, {} in {}\n", m.total_files_processed, format_bytes(m.total_bytes_processed),
-                 format_duration(m.backup_end_ns - m.backup_start_ns));
-      fmt::print("Added to the repository: {} ({} before compression)\n", format_bytes(m.data_added),
-                 format_bytes(m.data_added_raw));
-    }
-    fmt::print("snapshot {} saved\n", s.id.short_hex());
-  }
+  print_summary(g, r->snapshot);
   if (!r->warnings.empty()) {
     fmt::print(stderr, "lifeboat: warning: {} entr{} could not be read and are not in the snapshot (see above)\n",
                r->warnings.size(), r->warnings.size() == 1 ? "y" : "ies");
@@ -111,17 +167,23 @@ int run_backup(Globals& g, const BackupArgs& a) {
 void add_backup_command(CLI::App& app, Globals& g) {
   auto a = std::make_shared<BackupArgs>();
   auto* cmd = app.add_subcommand("backup", "Back up files and directories into a new snapshot");
-  cmd->add_option("paths", a->paths, "Files and directories to back up")->required();
+  cmd->add_option("paths", a->paths, "Files and directories to back up (with --stdin-from-command: the command)");
   cmd->add_option("--tag", a->tags, "Tag the snapshot (repeatable)");
   cmd->add_option("--host", a->host, "Host name to record (default: this machine's)");
   cmd->add_option("-e,--exclude", a->excludes, "Exclude paths matching a glob (repeatable; see docs/USAGE.md)");
   cmd->add_option("--exclude-file", a->exclude_files, "Read exclude patterns from a file, one per line");
   cmd->add_flag("-x,--one-file-system", a->one_file_system, "Do not cross file-system boundaries");
   cmd->add_option("--time", a->time, "Record this time for the snapshot instead of now (RFC 3339 or \"YYYY-MM-DD HH:MM:SS\")");
+  cmd->add_flag("--stdin", a->stdin_stream, "Back up standard input as one file");
+  cmd->add_option("--stdin-filename", a->stdin_filename, "The file's name in the snapshot (default: stdin)");
+  cmd->add_flag("--stdin-from-command", a->stdin_from_command,
+                "Back up the output of the command given after --; if it exits non-zero, no snapshot is written");
   cmd->add_option("--workers", a->workers, "Worker threads (default: one per CPU)")->check(CLI::Range(0, 256));
   cmd->footer(
       "Unchanged files are recognised by the local files cache (size, mtime, ctime, inode) and not read again.\n"
-      "Exit code 3: the snapshot was written, but some entries could not be read (listed as warnings).");
+      "Exit code 3: the snapshot was written, but some entries could not be read (listed as warnings).\n"
+      "Streams: `pg_dump db | lifeboat backup --stdin --stdin-filename db.sql`, or\n"
+      "`lifeboat backup --stdin-from-command --stdin-filename db.sql -- pg_dump db` (which also checks the exit code).");
   cmd->callback([&g, a] { g.action = [&g, a] { return run_backup(g, *a); }; });
 }
 

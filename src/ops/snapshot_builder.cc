@@ -1,0 +1,260 @@
+#include "ops/snapshot_builder.h"
+
+#include <algorithm>
+#include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "ops/audit.h"
+#include "ops/locking.h"
+
+namespace lifeboat::ops {
+
+using repo::BlobType;
+using repo::Id;
+using repo::Node;
+using repo::NodeType;
+
+Result<std::pair<std::string, std::string>> split_entry_path(std::string_view path) {
+  auto bad = [&] {
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("invalid name \"{}\" in a snapshot: use a relative path without \".\" or \"..\"", path));
+  };
+  if (path.empty() || path.front() == '/' || path.back() == '/') return bad();
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    auto part = path.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") return bad();
+    start = end + 1;
+  }
+  auto slash = path.rfind('/');
+  if (slash == std::string_view::npos) return std::make_pair(std::string(), std::string(path));
+  return std::make_pair(std::string(path.substr(0, slash)), std::string(path.substr(slash + 1)));
+}
+
+SnapshotBuilder::SnapshotBuilder(repo::Repository& repo, const OpContext& ctx)
+    : repo_(repo), ctx_(ctx), cdc_(repo.keys().gear_table(), repo.config().chunker) {
+  dirs_[""];
+}
+
+Result<std::unique_ptr<SnapshotBuilder>> SnapshotBuilder::begin(repo::Repository& repo, const OpContext& ctx,
+                                                                int workers, std::atomic<uint64_t>* bytes_done) {
+  std::unique_ptr<SnapshotBuilder> b(new SnapshotBuilder(repo, ctx));
+  if (bytes_done) b->bytes_done_ = bytes_done;
+  b->start_ns_ = repo.clock().now_ns();
+  LB_ASSIGN_OR_RETURN(b->lock_, lock_repository(repo, repo::LockKind::kShared, ctx, "backup"));
+  LB_RETURN_IF_ERROR(repo.load_index());
+  if (!repo.keys().write_only()) LB_RETURN_IF_ERROR(repo.index_unindexed_packs().status());
+  repo::BlobSaver::Options so;
+  so.workers = workers > 0 ? workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  so.uploaders = repo.connections();
+  b->saver_ = std::make_unique<repo::BlobSaver>(repo, so);
+  return b;
+}
+
+SnapshotBuilder::~SnapshotBuilder() {
+  if (!done_) abort();
+}
+
+void SnapshotBuilder::abort() {
+  if (done_) return;
+  done_ = true;
+  if (saver_) saver_->abort();
+  if (lock_) (void)lock_->release();
+}
+
+Node SnapshotBuilder::dir_node(std::string name) const {
+  Node n;
+  n.name = std::move(name);
+  n.type = NodeType::kDir;
+  n.mode = 0755;
+  n.mtime_ns = start_ns_;
+  n.uid = ctx_.uid;
+  n.gid = ctx_.gid;
+  return n;
+}
+
+Status SnapshotBuilder::insert(std::string_view path, Node node) {
+  LB_ASSIGN_OR_RETURN(auto parts, split_entry_path(path));
+  std::lock_guard lock(mu_);
+  // Create the missing parents, each recorded in its own parent.
+  std::string dir = parts.first;
+  while (!dir.empty() && !dirs_.count(dir)) {
+    dirs_[dir];
+    auto slash = dir.rfind('/');
+    std::string parent = slash == std::string::npos ? "" : dir.substr(0, slash);
+    std::string name = slash == std::string::npos ? dir : dir.substr(slash + 1);
+    dirs_[parent].emplace(name, dir_node(name));
+    dir = parent;
+  }
+  auto& entries = dirs_[parts.first];
+  node.name = parts.second;
+  auto it = entries.find(node.name);
+  if (it != entries.end()) {
+    // A directory created implicitly takes the metadata given later.
+    if (it->second.type == NodeType::kDir && node.type == NodeType::kDir) {
+      it->second = std::move(node);
+      return Status::ok();
+    }
+    return Status(ErrorCode::kAlreadyExists, fmt::format("\"{}\" is added twice to the snapshot", path));
+  }
+  if (node.type == NodeType::kDir) dirs_[std::string(path)];
+  if (node.type == NodeType::kFile) {
+    files_++;
+    bytes_ += node.size;
+  }
+  entries.emplace(node.name, std::move(node));
+  return Status::ok();
+}
+
+namespace {
+Node meta_node(NodeType type, const EntryMeta& meta, int64_t default_time) {
+  Node n;
+  n.type = type;
+  n.mode = meta.mode & 07777;
+  n.mtime_ns = meta.mtime_ns ? meta.mtime_ns : default_time;
+  n.atime_ns = n.mtime_ns;
+  n.ctime_ns = n.mtime_ns;
+  n.uid = meta.uid;
+  n.gid = meta.gid;
+  n.user = meta.user;
+  n.group = meta.group;
+  return n;
+}
+}  // namespace
+
+Result<StoredContent> SnapshotBuilder::add_file(std::string_view path, const ReadFn& read, const EntryMeta& meta,
+                                                uint64_t size_hint, const std::optional<Cutter>& cutter) {
+  LB_RETURN_IF_ERROR(split_entry_path(path).status());
+  if (done_) return Status(ErrorCode::kInternal, "the snapshot is already finished");
+  auto stored = store_content(repo_, *saver_, *windows_, read, size_hint,
+                              cutter ? *cutter : Cutter::content_defined(cdc_), bytes_done_,
+                              [this] { return ctx_.cancelled(); });
+  if (!stored.is_ok()) {
+    if (stored.status().code() == ErrorCode::kCancelled && !saver_->status().is_ok()) return saver_->status();
+    if (stored.status().code() == ErrorCode::kCancelled && ctx_.cancelled())
+      return Status(ErrorCode::kCancelled, "interrupted; no snapshot was written (data stored so far is kept and "
+                                           "reused by the next backup)");
+    return stored.status();
+  }
+  Node n = meta_node(NodeType::kFile, meta, start_ns_);
+  n.size = stored->size;
+  n.content = stored->blobs;
+  LB_RETURN_IF_ERROR(insert(path, std::move(n)));
+  return stored;
+}
+
+Status SnapshotBuilder::add_bytes(std::string_view path, ByteSpan data, const EntryMeta& meta) {
+  size_t off = 0;
+  ReadFn read = [&](uint8_t* buf, size_t n) -> Result<size_t> {
+    size_t k = std::min(n, data.size() - off);
+    std::copy_n(data.data() + off, k, buf);
+    off += k;
+    return k;
+  };
+  return add_file(path, read, meta, data.size()).status();
+}
+
+Status SnapshotBuilder::add_dir(std::string_view path, const EntryMeta& meta) {
+  return insert(path, meta_node(NodeType::kDir, meta, start_ns_));
+}
+
+Status SnapshotBuilder::add_symlink(std::string_view path, std::string_view target, const EntryMeta& meta) {
+  Node n = meta_node(NodeType::kSymlink, meta, start_ns_);
+  n.mode = 0777;
+  n.link_target = std::string(target);
+  return insert(path, std::move(n));
+}
+
+Result<repo::Snapshot> SnapshotBuilder::commit(const SnapshotInfo& info) {
+  if (done_) return Status(ErrorCode::kInternal, "the snapshot is already finished");
+  if (ctx_.cancelled()) {
+    abort();
+    return Status(ErrorCode::kCancelled,
+                  "interrupted; no snapshot was written (data stored so far is kept and reused by the next backup)");
+  }
+  // Trees bottom-up: deeper directories first, so each subtree id is known
+  // before its parent is encoded.
+  std::vector<std::string> order;
+  for (const auto& [path, _] : dirs_) order.push_back(path);
+  auto depth = [](const std::string& p) { return p.empty() ? 0 : 1 + std::count(p.begin(), p.end(), '/'); };
+  std::stable_sort(order.begin(), order.end(), [&](const auto& a, const auto& b) { return depth(a) > depth(b); });
+  Id root;
+  for (const auto& path : order) {
+    repo::Tree tree;
+    for (auto& [name, node] : dirs_[path]) tree.nodes.push_back(node);
+    Bytes encoded = repo::encode_tree(tree);
+    Id id = repo_.keys().blob_id(encoded);
+    if (repo_.index().reserve(id, BlobType::kTree)) saver_->save(BlobType::kTree, id, std::move(encoded));
+    if (path.empty()) {
+      root = id;
+      continue;
+    }
+    auto slash = path.rfind('/');
+    std::string parent = slash == std::string::npos ? "" : path.substr(0, slash);
+    dirs_[parent][slash == std::string::npos ? path : path.substr(slash + 1)].subtree = id;
+  }
+  Status finished = saver_->finish();
+  if (!finished.is_ok()) {
+    abort();
+    if (finished.code() == ErrorCode::kNoSpace)
+      return finished.with_context("backup failed, the repository's storage is full (free space there and run "
+                                   "the backup again; what was stored is kept and reused)");
+    return finished.with_context("backup failed");
+  }
+  repo::Snapshot snap;
+  snap.time_ns = info.time_ns.value_or(start_ns_);
+  snap.hostname = ctx_.hostname;
+  snap.username = ctx_.username;
+  snap.uid = ctx_.uid;
+  snap.gid = ctx_.gid;
+  snap.kind = info.kind;
+  snap.paths = info.paths;
+  snap.tags = info.tags;
+  snap.tree = root;
+  snap.program_version = LIFEBOAT_VERSION;
+  snap.source_json = info.source_json;
+  auto& m = snap.summary;
+  m.files_new = files_;
+  m.dirs_new = dirs_.size() - 1;
+  m.data_blobs = saver_->stats().data_blobs;
+  m.tree_blobs = saver_->stats().tree_blobs;
+  m.data_added = saver_->stats().packed_bytes;
+  m.data_added_raw = saver_->stats().raw_bytes;
+  m.total_files_processed = files_;
+  m.total_dirs_processed = dirs_.size() - 1;
+  m.total_bytes_processed = bytes_;
+  m.backup_start_ns = start_ns_;
+  m.backup_end_ns = repo_.clock().now_ns();
+  if (!repo_.keys().write_only()) {
+    if (auto snaps = repo_.load_snapshots(); snaps.is_ok()) {
+      for (auto it = snaps->rbegin(); it != snaps->rend(); ++it)
+        if (it->hostname == snap.hostname && it->paths == snap.paths && it->kind == snap.kind) {
+          snap.parent = it->id;
+          break;
+        }
+    }
+  }
+  Status held = lock_->verify();
+  if (!held.is_ok()) {
+    abort();
+    return held.with_context("no snapshot was written, as data it references may have been pruned meanwhile (the "
+                             "data stored is kept; run the backup again)");
+  }
+  Status saved = repo_.save_snapshot(snap);
+  if (!saved.is_ok()) {
+    abort();
+    return saved;
+  }
+  std::string details = fmt::format("{} {}, {} bytes added", snap.kind, fmt::join(snap.paths, " "), m.data_added);
+  if (!info.audit_details.empty()) details += ", " + info.audit_details;
+  (void)audit(repo_, ctx_, "backup", Status::ok(), {snap.id.hex()}, details);
+  done_ = true;
+  LB_RETURN_IF_ERROR(lock_->release());
+  return snap;
+}
+
+}  // namespace lifeboat::ops
