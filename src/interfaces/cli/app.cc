@@ -69,6 +69,12 @@ int run(int argc, char** argv) {
   add_stats_command(app, g);
   add_restore_command(app, g);
   add_dump_command(app, g);
+  add_pg_command(app, g);
+  add_wal_commands(app, g);
+  add_redis_command(app, g);
+  add_mysql_command(app, g);
+  add_mongo_command(app, g);
+  add_verify_restore_command(app, g);
   add_check_command(app, g);
   add_forget_command(app, g);
   add_prune_command(app, g);

@@ -56,6 +56,14 @@ void add_prune_command(CLI::App& app, Globals& g);
 void add_copy_command(CLI::App& app, Globals& g);
 void add_unlock_command(CLI::App& app, Globals& g);
 void add_dump_command(CLI::App& app, Globals& g);
+// Database sources (issue 5).
+void add_pg_command(CLI::App& app, Globals& g);             // cmd_pg.cc: pg basebackup/restore/status
+void add_pg_logical_commands(CLI::App* pg, Globals& g);     // cmd_pg_dump.cc: pg dump/restore-dump
+void add_wal_commands(CLI::App& app, Globals& g);           // cmd_wal.cc: wal-push, wal-fetch
+void add_redis_command(CLI::App& app, Globals& g);          // cmd_redis.cc
+void add_mysql_command(CLI::App& app, Globals& g);          // cmd_mysql.cc
+void add_mongo_command(CLI::App& app, Globals& g);          // cmd_mongo.cc
+void add_verify_restore_command(CLI::App& app, Globals& g); // cmd_verify_restore.cc
 void add_version_command(CLI::App& app, Globals& g);
 
 // Runs the CLI; returns the process exit code.

@@ -1,0 +1,66 @@
+// verify-restore: restore a snapshot into a scratch instance (a temporary
+// PostgreSQL data directory on a free port, a temporary redis-server, a
+// temporary MariaDB), compare what it holds with the counts recorded at
+// backup time, run the user's assertions, tear the instance down, and report
+// each step with its time. The runbooks' weekly restore test as one call.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ops/context.h"
+#include "repo/repository.h"
+#include "repo/snapshot.h"
+#include "util/status.h"
+
+namespace lifeboat::ops {
+
+struct VerifyAssertion {
+  std::string query;   // SQL (PostgreSQL, MariaDB) or a Redis command
+  std::string expect;  // ">0", "=42", "<=10", "!=0", or a literal the single result must equal
+};
+
+struct VerifyOptions {
+  std::vector<VerifyAssertion> assertions;
+  std::string scratch_root;  // where scratch instances live; empty: $TMPDIR or /tmp
+  bool keep = false;         // leave the scratch instance's files (for a post-mortem)
+};
+
+struct VerifyStep {
+  std::string name;     // "restore", "start", "counts", "assert: SELECT ...", "amcheck", "stop"
+  bool passed = false;
+  std::string detail;   // what was found, or why it failed
+  double seconds = 0;
+};
+
+struct VerifyReport {
+  std::string kind;  // the snapshot's kind
+  std::vector<VerifyStep> steps;
+  bool passed() const {
+    for (const auto& s : steps)
+      if (!s.passed) return false;
+    return !steps.empty();
+  }
+};
+
+// Dispatches on snapshot.kind; kUnsupported for a kind nothing can verify
+// (plain files: use `check --read-data` and `restore`). A failed check is a
+// report with a failed step, not an error; an error means the verification
+// could not run (no server binaries, no free port, ...).
+Result<VerifyReport> verify_restore(repo::Repository& repo, const repo::Snapshot& snapshot,
+                                    const VerifyOptions& options, const OpContext& ctx);
+
+// One per kind, each in its source's ops file.
+Result<VerifyReport> verify_pg_dump(repo::Repository& repo, const repo::Snapshot& snapshot,
+                                    const VerifyOptions& options, const OpContext& ctx);      // "pg-dump"
+Result<VerifyReport> verify_pg_base(repo::Repository& repo, const repo::Snapshot& snapshot,
+                                    const VerifyOptions& options, const OpContext& ctx);      // "postgres-base"
+Result<VerifyReport> verify_redis(repo::Repository& repo, const repo::Snapshot& snapshot,
+                                  const VerifyOptions& options, const OpContext& ctx);        // "redis"
+Result<VerifyReport> verify_mysql_dump(repo::Repository& repo, const repo::Snapshot& snapshot,
+                                       const VerifyOptions& options, const OpContext& ctx);   // "mysql-dump"
+
+// Evaluates `expect` against a single result value (exposed for tests).
+Result<bool> expectation_holds(std::string_view expect, std::string_view value);
+
+}  // namespace lifeboat::ops
