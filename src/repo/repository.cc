@@ -17,7 +17,7 @@ constexpr std::string_view kConfigName = "config";
 // key), not like metadata every key reads: snapshots, and the condemned
 // records that only prune (a full key) writes and reads.
 bool is_data_object(std::string_view name) {
-  return name.starts_with("snapshots/") || name.starts_with("condemned/");
+  return name.starts_with("snapshots/") || name.starts_with("condemned/") || name.starts_with("wal/");
 }
 
 Bytes aad_with_id(std::string_view kind, const Id& id) {
@@ -176,6 +176,33 @@ Result<std::unique_ptr<Repository>> Repository::open(std::unique_ptr<storage::Ba
                               "--password-file",
                               repo->location(), hint));
   }
+  LB_RETURN_IF_ERROR(repo->finish_open());
+  return repo;
+}
+
+Result<std::unique_ptr<Repository>> Repository::open_with_key(std::unique_ptr<storage::Backend> backend,
+                                                              MasterKey master, const Id& key_id,
+                                                              const Clock& clock) {
+  std::string key_name = "keys/" + key_id.hex();
+  auto key_stat = backend->stat(key_name);
+  if (!key_stat.is_ok()) {
+    if (key_stat.status().code() == ErrorCode::kNotFound)
+      return Status(ErrorCode::kWrongPassword, fmt::format("the cached key {} was removed from {}", key_id.short_hex(),
+                                                           backend->location()));
+    return key_stat.status();
+  }
+  std::unique_ptr<Repository> repo(new Repository(std::move(backend), clock));
+  repo->set_keys(std::make_unique<RepoKeys>(std::move(master)));
+  repo->key_id_ = key_id;
+  Status opened = repo->finish_open();
+  if (opened.code() == ErrorCode::kCorrupt)
+    return Status(ErrorCode::kWrongPassword, "the cached key does not open the repository config");
+  if (!opened.is_ok()) return opened;
+  return repo;
+}
+
+Status Repository::finish_open() {
+  Repository* repo = this;
   LB_RETURN_IF_ERROR(repo->load_keyring());
   auto config = repo->read_sealed(std::string(kConfigName), as_bytes("config"));
   if (!config.is_ok() && config.status().code() == ErrorCode::kPermission)
@@ -184,8 +211,7 @@ Result<std::unique_ptr<Repository>> Repository::open(std::unique_ptr<storage::Ba
                   "write-only key was interrupted; run `lifeboat key add --write-only` again with a full key");
   if (!config.is_ok()) return config.status().with_context("unable to read the repository config");
   LB_ASSIGN_OR_RETURN(repo->config_, RepoConfig::from_json(as_string_view(*config)));
-  LB_RETURN_IF_ERROR(repo->apply_store_retention());
-  return repo;
+  return repo->apply_store_retention();
 }
 
 Status Repository::apply_store_retention() {
@@ -734,5 +760,11 @@ Result<std::vector<std::string>> Repository::list_names(const std::string& prefi
 }
 
 Status Repository::remove(const std::string& name) { return backend_->remove(name); }
+
+Result<std::vector<storage::ObjectInfo>> Repository::list_objects(const std::string& prefix) const {
+  return backend_->list(prefix);
+}
+
+Result<storage::ObjectInfo> Repository::stat_object(const std::string& name) const { return backend_->stat(name); }
 
 }  // namespace lifeboat::repo

@@ -81,6 +81,12 @@ class Repository {
                                                   const Clock& clock);
   static Result<std::unique_ptr<Repository>> open(std::unique_ptr<storage::Backend> backend,
                                                   std::string_view password, const Clock& clock);
+  // Opens with a master key already unwrapped (repo/key_cache.h), skipping
+  // the key derivation. kWrongPassword when keys/<key_id> is gone (the key
+  // was removed: a cache must not outlive it) or the key does not open the
+  // config.
+  static Result<std::unique_ptr<Repository>> open_with_key(std::unique_ptr<storage::Backend> backend,
+                                                           MasterKey master, const Id& key_id, const Clock& clock);
 
   const RepoConfig& config() const { return config_; }
   // Whether the store itself enforces config().lock_days on what is written
@@ -227,10 +233,13 @@ class Repository {
   Result<Bytes> read_sealed(const std::string& name, ByteSpan aad, bool full_keys_only = false) const;
   Result<std::vector<std::string>> list_names(const std::string& prefix) const;
   Status remove(const std::string& name);
+  Result<std::vector<storage::ObjectInfo>> list_objects(const std::string& prefix) const;
+  Result<storage::ObjectInfo> stat_object(const std::string& name) const;
 
  private:
   Repository(std::unique_ptr<storage::Backend> backend, const Clock& clock);
   Status load_keyring();
+  Status finish_open();  // keyring, config, retention: after the master key is known
 
   std::unique_ptr<storage::Backend> backend_;
   const Clock& clock_;

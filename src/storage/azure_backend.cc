@@ -408,7 +408,8 @@ Result<std::vector<ObjectInfo>> AzureBackend::list(std::string_view prefix) {
         "EnumerationResults/Blobs/Blob", "EnumerationResults/Blobs/Blob/Name",
         "EnumerationResults/Blobs/Blob/Properties/Content-Length",
         "EnumerationResults/Blobs/Blob/Properties/AccessTier",
-        [](std::string_view tier) { return tier == "Archive"; }};
+        [](std::string_view tier) { return tier == "Archive"; },
+        "EnumerationResults/Blobs/Blob/Properties/Last-Modified"};
     collect_listing(x, kFields, config_.prefix, out);
     marker = x.value("EnumerationResults/NextMarker");
     if (marker.empty()) break;

@@ -34,6 +34,9 @@ struct ObjectInfo {
   // In an archive class (S3 GLACIER / DEEP_ARCHIVE, Azure Archive): it must
   // be thawed (thaw()) before it can be read. Set by list().
   bool archived = false;
+  // Last modified (written), when the store tells: list() on local disks,
+  // S3 and Azure; 0 when unknown.
+  int64_t mtime_ns = 0;
 };
 
 // Where an object in cold storage stands (thaw_state()).

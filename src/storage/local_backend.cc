@@ -87,7 +87,8 @@ Status list_recursive(const std::string& root, const std::string& rel, std::vect
       status = list_recursive(root, child, out);
       if (!status.is_ok()) break;
     } else if (S_ISREG(st.st_mode)) {
-      out.push_back({child, static_cast<uint64_t>(st.st_size)});
+      out.push_back({child, static_cast<uint64_t>(st.st_size), false,
+                     int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec});
     }
   }
   ::closedir(d);
@@ -228,7 +229,8 @@ Result<ObjectInfo> LocalBackend::stat(std::string_view name) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return posix_error(errno, "unable to stat " + path);
   if (!S_ISREG(st.st_mode)) return Status(ErrorCode::kNotFound, path + " is not a file");
-  return ObjectInfo{std::string(name), static_cast<uint64_t>(st.st_size)};
+  return ObjectInfo{std::string(name), static_cast<uint64_t>(st.st_size), false,
+                    int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
 }  // namespace lifeboat::storage

@@ -1,6 +1,7 @@
 #include "storage/object_store.h"
 
 #include <cstdlib>
+#include <ctime>
 
 #include <fmt/format.h>
 
@@ -49,22 +50,34 @@ bool take_read_body(HttpResponse& r, uint64_t length, Bytes& out) {
 
 void collect_listing(const XmlElements& page, const ListingFields& fields, std::string_view prefix,
                      std::vector<ObjectInfo>& out) {
-  std::string key, size, storage_class;
+  std::string key, size, storage_class, modified;
   for (const auto& [path, value] : page.items) {
     if (path == fields.name) key = value;
     if (path == fields.size) size = value;
     if (path == fields.storage_class) storage_class = value;
+    if (path == fields.modified) modified = value;
     if (path == fields.entry) {
       if (key.starts_with(prefix)) {
         std::string name = key.substr(prefix.size());
         if (valid_object_name(name))
-          out.push_back({name, std::strtoull(size.c_str(), nullptr, 10), fields.archived(storage_class)});
+          out.push_back({name, std::strtoull(size.c_str(), nullptr, 10), fields.archived(storage_class),
+                         parse_http_time(modified)});
       }
+      modified.clear();
       key.clear();
       size.clear();
       storage_class.clear();
     }
   }
+}
+
+int64_t parse_http_time(std::string_view text) {
+  std::string t(text);
+  struct tm tm {};
+  const char* end = ::strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end) end = ::strptime(t.c_str(), "%a, %d %b %Y %H:%M:%S", &tm);
+  if (!end) return 0;
+  return static_cast<int64_t>(::timegm(&tm)) * 1'000'000'000;
 }
 
 Status require_empty(Backend& backend) {

@@ -43,7 +43,13 @@ struct ListingFields {
   std::string size;           // "ListBucketResult/Contents/Size"
   std::string storage_class;  // "ListBucketResult/Contents/StorageClass"
   bool (*archived)(std::string_view storage_class);
+  std::string modified;       // "ListBucketResult/Contents/LastModified" (ISO 8601 or RFC 1123)
 };
+
+// Seconds since the epoch (as nanoseconds) of an ISO 8601 UTC time
+// ("2026-11-22T07:31:39.000Z") or an RFC 1123 one ("Sun, 22 Nov 2026
+// 07:31:39 GMT"); 0 when it is neither.
+int64_t parse_http_time(std::string_view text);
 
 // Appends the objects of one listing page to `out`: keys under the
 // container's `prefix`, with it stripped, that are valid object names.

@@ -325,7 +325,7 @@ Result<std::vector<ObjectInfo>> S3Backend::list(std::string_view prefix) {
     if (r.status != 200) return error_for(r, "unable to list " + location() + std::string(prefix));
     static const ListingFields kFields{"ListBucketResult/Contents", "ListBucketResult/Contents/Key",
                                        "ListBucketResult/Contents/Size", "ListBucketResult/Contents/StorageClass",
-                                       archive_class};
+                                       archive_class, "ListBucketResult/Contents/LastModified"};
     collect_listing(x, kFields, config_.prefix, out);
     if (x.value("ListBucketResult/IsTruncated") != "true") break;
     token = x.value("ListBucketResult/NextContinuationToken");

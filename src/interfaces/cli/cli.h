@@ -89,6 +89,10 @@ std::string repository_location(const Globals& g);
 // A write-only key opens it only for `backup`, `key list` and `log`; any
 // other command ends with one line saying it needs a full key.
 Result<std::unique_ptr<repo::Repository>> open_repository(const Globals& g);
+// The same, through the local key cache (repo/key_cache.h) in the cache
+// directory: for commands PostgreSQL runs once per WAL file. Write-only keys
+// are allowed (wal-push archives like backup does).
+Result<std::unique_ptr<repo::Repository>> open_repository_with_key_cache(const Globals& g);
 // The other repository of copy and init --from-repo: --from-repo,
 // --from-password-file/-command, LIFEBOAT_FROM_* or a prompt.
 struct FromRepoArgs {

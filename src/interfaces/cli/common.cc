@@ -14,7 +14,11 @@
 #include <fmt/format.h>
 
 #include "interfaces/cli/cli.h"
+#include "crypto/keyed_hash.h"
 #include "ops/locking.h"
+#include "repo/key_cache.h"
+#include "storage/backend.h"
+#include "util/encoding.h"
 #include "util/clock.h"
 #include "util/posix_error.h"
 
@@ -178,6 +182,23 @@ Result<std::unique_ptr<repo::Repository>> open_repository(const Globals& g) {
   LB_ASSIGN_OR_RETURN(auto repo, repo::Repository::open(location, password, SystemClock::instance()));
   if (repo->keys().write_only() && g.command != "backup" && g.command != "key list" && g.command != "log")
     return ops::write_only_refusal(g.command);
+  return repo;
+}
+
+Result<std::unique_ptr<repo::Repository>> open_repository_with_key_cache(const Globals& g) {
+  std::string root = cache_root(g);
+  if (root.empty() || env("LIFEBOAT_KEY_CACHE") == "0") return open_repository(g);
+  std::string location = repository_location(g);
+  if (location.empty())
+    return Status(ErrorCode::kInvalidArgument, "no repository given: use --repo or set LIFEBOAT_REPOSITORY");
+  LB_ASSIGN_OR_RETURN(std::string password, read_password(g, false));
+  auto digest = crypto::sha256(as_bytes(location));
+  std::string file = root + "/keys/" + hex_encode(ByteSpan(digest.data(), digest.size())) + ".json";
+  LB_ASSIGN_OR_RETURN(auto backend, storage::open_backend(location));
+  auto cached = repo::open_from_key_cache(file, std::move(backend), password, SystemClock::instance());
+  if (cached.is_ok() || cached.status().code() != ErrorCode::kNotFound) return cached;
+  LB_ASSIGN_OR_RETURN(auto repo, repo::Repository::open(location, password, SystemClock::instance()));
+  (void)repo::save_key_cache(file, *repo, password);  // next time, if the cache can be written
   return repo;
 }
 

@@ -1,0 +1,69 @@
+// The WAL archive: PostgreSQL's archive_command and restore_command.
+//
+// Each WAL file (16 MiB segment, timeline history, backup history) is one
+// object, wal/<system id, 16 hex>/<file name>, compressed (zstd) and sealed
+// like every data object (AES-256-GCM, aad "wal" + name). Segments do not
+// go through the chunker and the index: they share little with each other,
+// and one write per segment keeps archive_command quick (docs/FORMAT.md).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ops/context.h"
+#include "repo/repository.h"
+#include "util/status.h"
+
+namespace lifeboat::ops {
+
+struct WalPushOptions {
+  std::string path;                    // %p: the file to archive
+  std::optional<uint64_t> system_id;   // default: the segment's header, or pgdata's pg_control
+  std::string pgdata = ".";            // archive_command runs in the data directory
+  int compression_level = 3;
+};
+
+struct WalPushResult {
+  std::string name;
+  uint64_t system_id = 0;
+  uint64_t size = 0;    // bytes of the file
+  uint64_t stored = 0;  // bytes written (0 when it was already archived)
+  bool already = false; // the same file was archived before: nothing written
+};
+
+// Archives one file. Pushing the same file twice succeeds (nothing is
+// written the second time); a different file under a name already archived
+// is refused with kAlreadyExists: it means two clusters archive into one
+// place, or a server was restored without a new timeline.
+Result<WalPushResult> wal_push(repo::Repository& repo, const WalPushOptions& options);
+
+struct WalFetchOptions {
+  std::string name;                    // %f
+  std::string dest;                    // %p (relative to the working directory)
+  std::optional<uint64_t> system_id;   // default: pgdata's pg_control
+  std::string pgdata = ".";
+};
+
+// Fetches one file: kNotFound when it is not archived (PostgreSQL's normal
+// end of the archive), kCorrupt when it fails authentication (never
+// written to dest). The file appears whole or not at all.
+Status wal_fetch(const repo::Repository& repo, const WalFetchOptions& options);
+
+struct WalFile {
+  std::string name;
+  uint64_t stored = 0;
+  int64_t mtime_ns = 0;  // when it was archived (0 if the store does not say)
+};
+
+std::string wal_prefix(uint64_t system_id);  // "wal/<16 hex>/"
+// The archived files of one cluster, sorted by name.
+Result<std::vector<WalFile>> list_wal(const repo::Repository& repo, uint64_t system_id);
+// The system ids with archived WAL.
+Result<std::vector<uint64_t>> list_wal_clusters(const repo::Repository& repo);
+
+// Reads and authenticates one archived file (for wal-fetch, checks, tests).
+Result<Bytes> read_wal(const repo::Repository& repo, uint64_t system_id, const std::string& name);
+
+}  // namespace lifeboat::ops
