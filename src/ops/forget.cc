@@ -6,6 +6,8 @@
 
 #include "ops/audit.h"
 #include "ops/locking.h"
+#include "ops/pg_basebackup.h"
+#include "ops/wal.h"
 #include "util/time_format.h"
 
 namespace lifeboat::ops {
@@ -70,10 +72,18 @@ Result<ForgetResult> forget(repo::Repository& repo, const ForgetOptions& options
                                 "removed (pass --allow-empty if that is intended)",
                                 options.policy.describe(), g.decisions.size(), g.key));
   }
+  std::vector<uint64_t> clusters;  // of the base backups forgotten
   for (const auto& g : result.groups)
     for (const auto& d : g.decisions)
-      if (!d.keep) result.removed.push_back(d.snapshot.id);
-  if (options.dry_run) return result;
+      if (!d.keep) {
+        result.removed.push_back(d.snapshot.id);
+        if (auto info = pg_base_info(d.snapshot); info.is_ok()) clusters.push_back(info->system_id);
+      }
+  std::sort(clusters.begin(), clusters.end());
+  clusters.erase(std::unique(clusters.begin(), clusters.end()), clusters.end());
+  int64_t wal_locked_after =
+      repo.config().lock_days > 0 ? repo.clock().now_ns() - int64_t{repo.config().lock_days} * 86400 * kNanosPerSecond : 0;
+  if (options.dry_run) return result;  // (WAL is counted when it goes)
 
   std::vector<repo::Id> done;
   for (const auto& id : result.removed) {
@@ -83,6 +93,15 @@ Result<ForgetResult> forget(repo::Repository& repo, const ForgetOptions& options
     else result.errors.push_back(fmt::format("unable to remove snapshot {}: {}", id.short_hex(), s.message()));
   }
   result.removed = std::move(done);
+  for (uint64_t id : clusters) {
+    auto expired = expire_wal(repo, id, false, wal_locked_after);
+    if (!expired.is_ok()) {
+      result.errors.push_back(expired.status().message());
+      continue;
+    }
+    result.wal_files_removed += expired->files;
+    result.wal_bytes_removed += expired->bytes;
+  }
   std::vector<std::string> ids;
   for (const auto& id : result.removed) ids.push_back(id.hex());
   Status outcome = result.errors.empty()

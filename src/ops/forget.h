@@ -31,6 +31,10 @@ struct ForgetResult {
   std::vector<ForgetGroup> groups;
   std::vector<repo::Id> removed;  // with dry_run: what would be removed
   std::vector<std::string> errors;
+  // WAL no remaining base backup needs, removed with the base backups
+  // (with dry_run: what would be).
+  size_t wal_files_removed = 0;
+  uint64_t wal_bytes_removed = 0;
 };
 
 // The end of a snapshot's retention lock, for a lock of `lock_ns`.

@@ -63,6 +63,17 @@ Result<std::vector<WalFile>> list_wal(const repo::Repository& repo, uint64_t sys
 // The system ids with archived WAL.
 Result<std::vector<uint64_t>> list_wal_clusters(const repo::Repository& repo);
 
+// Removes the archived WAL that no base backup of the cluster needs any
+// more: segments before the oldest remaining base backup's start (history
+// files stay). Nothing when no base backup remains (the archive may be all
+// there is). Files written after `keep_after_ns` (the retention lock) stay.
+struct WalExpiry {
+  size_t files = 0;
+  uint64_t bytes = 0;
+  std::string oldest_kept;  // the first segment still needed
+};
+Result<WalExpiry> expire_wal(repo::Repository& repo, uint64_t system_id, bool dry_run, int64_t keep_after_ns = 0);
+
 // Reads and authenticates one archived file (for wal-fetch, checks, tests).
 Result<Bytes> read_wal(const repo::Repository& repo, uint64_t system_id, const std::string& name);
 

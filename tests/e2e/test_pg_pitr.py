@@ -231,6 +231,22 @@ class PgPitr(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertFalse(os.path.exists(dest))
 
+    def test_7_forget_base_backups_removes_the_wal_they_alone_needed(self):
+        self.ok("pg", "basebackup", "--dsn", self.pg.socket_dsn())
+        self.wait_archived()
+        before = json.loads(self.ok("--json", "pg", "status").stdout)[0]
+        self.assertGreaterEqual(before["base_backups"], 2)
+        r = json.loads(self.ok("--json", "forget", "--keep-last", "1").stdout)
+        self.assertGreater(r["wal_files_removed"], 0, r)
+        after = json.loads(self.ok("--json", "pg", "status").stdout)[0]
+        self.assertEqual(after["base_backups"], 1)
+        self.assertEqual(after["gaps"], [])
+        self.assertLess(after["wal_files"], before["wal_files"])
+        snaps = json.loads(self.ok("--json", "snapshots").stdout)
+        self.assertEqual(len(snaps), 1)
+        self.assertEqual(after["oldest_wal"], snaps[0]["source"]["start_wal"])
+        self.ok("check")
+
     def test_6_bad_input(self):
         full = self.new_dir("full")
         with open(os.path.join(full, "keep"), "w") as f:

@@ -65,6 +65,8 @@ int run_forget(Globals& g, ForgetArgs& a) {
                                       {"groups", groups},
                                       {"removed", removed},
                                       {"errors", r->errors},
+                                      {"wal_files_removed", r->wal_files_removed},
+                                      {"wal_bytes_removed", r->wal_bytes_removed},
                                       {"prune", pruned ? prune_json(*pruned, a.options.dry_run) : nlohmann::json()}}
                            .dump());
   } else if (!g.quiet) {
@@ -79,6 +81,9 @@ int run_forget(Globals& g, ForgetArgs& a) {
     }
     size_t n = r->removed.size();
     fmt::print("{} {} snapshot{}\n", a.options.dry_run ? "would remove" : "removed", n, n == 1 ? "" : "s");
+    if (r->wal_files_removed > 0)
+      fmt::print("removed {} archived WAL file{} ({}) that no remaining base backup needs\n", r->wal_files_removed,
+                 r->wal_files_removed == 1 ? "" : "s", format_bytes(r->wal_bytes_removed));
     if (pruned) print_prune_result(*pruned, a.options.dry_run);
   }
   for (const auto& e : r->errors) fmt::print(stderr, "lifeboat: error: {}\n", e);
