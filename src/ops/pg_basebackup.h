@@ -25,7 +25,7 @@ namespace lifeboat::ops {
 struct PgBaseBackupOptions {
   std::string dsn;
   std::vector<std::string> tags;
-  size_t page_chunk = 16 << 10;  // a multiple of 8 KiB
+  size_t page_chunk = 64 << 10;  // a multiple of 8 KiB
   bool fast_checkpoint = true;
   std::atomic<uint64_t>* bytes_done = nullptr;
 };

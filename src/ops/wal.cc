@@ -1,11 +1,15 @@
 #include "ops/wal.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -263,6 +267,85 @@ Result<std::vector<uint64_t>> list_wal_clusters(const repo::Repository& repo) {
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   return ids;
+}
+
+}  // namespace lifeboat::ops
+
+namespace lifeboat::ops {
+
+namespace {
+
+std::vector<std::string> ready_files(const std::string& wal_dir) {
+  std::vector<std::string> out;
+  std::string status = wal_dir + "/archive_status";
+  DIR* d = ::opendir(status.c_str());
+  if (!d) return out;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    if (n.size() > 6 && n.ends_with(".ready")) out.emplace_back(n.substr(0, n.size() - 6));
+  }
+  ::closedir(d);
+  // Segments in order; history files first (a new timeline's history is
+  // needed before its segments).
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    bool ha = a.ends_with(".history"), hb = b.ends_with(".history");
+    if (ha != hb) return ha;
+    return a < b;
+  });
+  return out;
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+Status write_status(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return posix_error(errno, "unable to write " + tmp);
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) return posix_error(errno, "unable to write " + path);
+  return Status::ok();
+}
+
+}  // namespace
+
+Status wal_spool_push(repo::Repository& repo, const WalSpoolOptions& o, const OpContext& ctx) {
+  LB_RETURN_IF_ERROR(make_dirs(o.spool + "/done", 0700));
+  LB_RETURN_IF_ERROR(make_dirs(o.spool + "/error", 0700));
+  auto idle_since = std::chrono::steady_clock::now();
+  for (;;) {
+    if (ctx.cancelled()) return Status(ErrorCode::kCancelled, "interrupted");
+    std::vector<std::string> todo;
+    for (auto& name : ready_files(o.wal_dir))
+      if (!exists(o.spool + "/done/" + name) && !exists(o.spool + "/error/" + name)) todo.push_back(std::move(name));
+    if (todo.empty()) {
+      if (std::chrono::steady_clock::now() - idle_since > std::chrono::nanoseconds(o.idle_exit_ns)) return Status::ok();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i; (i = next++) < todo.size();) {
+        WalPushOptions p;
+        p.path = o.wal_dir + "/" + todo[i];
+        p.system_id = o.system_id;
+        p.pgdata = o.pgdata;
+        p.compression_level = o.compression_level;
+        auto r = wal_push(repo, p);
+        if (r.is_ok()) (void)write_status(o.spool + "/done/" + todo[i], "");
+        else if (exists(p.path)) (void)write_status(o.spool + "/error/" + todo[i], r.status().message());
+        // A file gone meanwhile was archived and recycled by PostgreSQL: nothing to say.
+      }
+    };
+    std::vector<std::thread> threads;
+    for (int t = 1; t < std::max(1, o.parallel); ++t) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+    idle_since = std::chrono::steady_clock::now();
+  }
 }
 
 }  // namespace lifeboat::ops

@@ -78,3 +78,26 @@ Result<WalExpiry> expire_wal(repo::Repository& repo, uint64_t system_id, bool dr
 Result<Bytes> read_wal(const repo::Repository& repo, uint64_t system_id, const std::string& name);
 
 }  // namespace lifeboat::ops
+
+namespace lifeboat::ops {
+
+// Asynchronous archiving (like pgBackRest's archive-async): archive_command
+// still returns only once its file is stored, but one background pusher per
+// spool directory pushes every file PostgreSQL has marked ready
+// (pg_wal/archive_status/<name>.ready) ahead, `parallel` at a time, with one
+// repository open; the later archive_command calls then find their file done.
+// Status files: <spool>/done/<name> (pushed), <spool>/error/<name> (why not).
+struct WalSpoolOptions {
+  std::string wal_dir;   // the directory of %p (pg_wal)
+  std::string spool;     // the spool directory
+  int parallel = 2;
+  int64_t idle_exit_ns = 2'000'000'000;  // the pusher ends after this long with nothing ready
+  std::optional<uint64_t> system_id;
+  std::string pgdata = ".";
+  int compression_level = 3;
+};
+
+// The pusher's loop; returns when nothing was ready for idle_exit_ns.
+Status wal_spool_push(repo::Repository& repo, const WalSpoolOptions& options, const OpContext& ctx);
+
+}  // namespace lifeboat::ops

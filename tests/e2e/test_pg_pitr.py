@@ -247,6 +247,30 @@ class PgPitr(unittest.TestCase):
         self.assertEqual(after["oldest_wal"], snaps[0]["source"]["start_wal"])
         self.ok("check")
 
+    def test_8_async_wal_push_keeps_up_with_a_burst(self):
+        archive = "%s --repo %s --password-file %s --cache-dir %s wal-push --async --parallel 2 %%p" % (
+            lbtest.find_binary(), self.repo, self.pwfile, self.cache)
+        self.pg.psql("ALTER SYSTEM SET archive_command = '%s'" % archive.replace("'", "''"))
+        self.pg.psql("SELECT pg_reload_conf()")
+        try:
+            # A burst: several segments become ready one after another.
+            for _ in range(6):
+                self.pg.psql("CREATE TABLE IF NOT EXISTS burst (a text); INSERT INTO burst SELECT repeat('x', 200) "
+                             "FROM generate_series(1, 20000); SELECT pg_switch_wal()")
+            last = self.wait_archived()
+        finally:
+            self.pg.psql("ALTER SYSTEM RESET archive_command")
+            self.pg.psql("SELECT pg_reload_conf()")
+        st = json.loads(self.ok("--json", "pg", "status").stdout)[0]
+        self.assertEqual(st["gaps"], [])
+        self.assertGreaterEqual(st["newest_wal"], last)
+        failed = self.pg.scalar("SELECT failed_count FROM pg_stat_archiver")
+        self.assertEqual(failed, "0", self.pg.log_tail())
+        # Every status file was consumed by its archive_command call.
+        spools = os.path.join(self.cache, "wal-spool")
+        left = [n for dp, _, ns in os.walk(spools) for n in ns if "/done" in dp or "/error" in dp]
+        self.assertEqual(left, [])
+
     def test_6_bad_input(self):
         full = self.new_dir("full")
         with open(os.path.join(full, "keep"), "w") as f:

@@ -25,7 +25,7 @@ namespace {
 struct BaseArgs {
   std::string dsn;
   std::vector<std::string> tags;
-  std::string page_chunk = "16KiB";
+  std::string page_chunk = "64KiB";
   bool spread_checkpoint = false;
 };
 
@@ -259,7 +259,7 @@ void add_pg_command(CLI::App& app, Globals& g) {
   auto* base = pg->add_subcommand("basebackup", "Take an online base backup into the repository");
   base->add_option("--dsn", b->dsn, "Connection string or URI (a replication connection is made)")->required();
   base->add_option("--tag", b->tags, "Tag the snapshot (repeatable)");
-  base->add_option("--page-chunk", b->page_chunk, "Chunk size for relation files, a multiple of 8KiB (default 16KiB)");
+  base->add_option("--page-chunk", b->page_chunk, "Chunk size for relation files, a multiple of 8KiB (default 64KiB)");
   base->add_flag("--spread-checkpoint", b->spread_checkpoint, "Let the starting checkpoint spread (default: fast)");
   base->footer("Needs a user with the REPLICATION attribute and WAL archiving to this repository\n"
                "(archive_command = 'lifeboat ... wal-push %p'). PostgreSQL 15 or newer.");

@@ -1,9 +1,24 @@
 // wal-push and wal-fetch: PostgreSQL's archive_command and restore_command.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "interfaces/cli/cli.h"
 #include "ops/wal.h"
+#include "crypto/keyed_hash.h"
+#include "util/encoding.h"
+#include "util/posix_error.h"
 #include "util/time_format.h"
 
 namespace lifeboat::cli {
@@ -11,6 +26,10 @@ namespace lifeboat::cli {
 namespace {
 
 struct WalArgs {
+  bool async = false;
+  std::string spool;
+  int parallel = 2;
+  int async_timeout = 120;
   std::string path;
   std::string name;
   std::string dest;
@@ -36,6 +55,90 @@ Result<std::optional<uint64_t>> parse_system_id(const std::string& text) {
   return std::optional<uint64_t>(v);
 }
 
+bool file_exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+// archive_command with --async: returns once the background pusher has
+// stored this file (or says why not), starting the pusher when none runs.
+int run_wal_push_async(Globals& g, const WalArgs& a, const ops::WalPushOptions& o) {
+  std::string name = a.path.substr(a.path.rfind('/') + 1);
+  std::string wal_dir = a.path.find('/') == std::string::npos ? "." : a.path.substr(0, a.path.rfind('/'));
+  std::string spool = a.spool;
+  if (spool.empty()) {
+    std::string root = cache_root(g);
+    if (root.empty())
+      return fail(Status(ErrorCode::kInvalidArgument, "wal-push --async needs --spool DIR (no cache directory)"));
+    char abs[PATH_MAX];
+    std::string key = repository_location(g) + "\n" + (::realpath(wal_dir.c_str(), abs) ? abs : wal_dir);
+    auto digest = crypto::sha256(as_bytes(key));
+    spool = root + "/wal-spool/" + hex_encode(ByteSpan(digest.data(), 8));
+  }
+  if (Status s = make_dirs(spool + "/done", 0700); !s.is_ok()) return fail(s);
+  if (Status s = make_dirs(spool + "/error", 0700); !s.is_ok()) return fail(s);
+  std::string done = spool + "/done/" + name, error = spool + "/error/" + name;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(a.async_timeout);
+  for (;;) {
+    if (file_exists(done)) {
+      ::unlink(done.c_str());
+      return kExitOk;
+    }
+    if (file_exists(error)) {
+      std::ifstream in(error);
+      std::string why((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      ::unlink(error.c_str());
+      return fail(Status(ErrorCode::kIo, fmt::format("wal-push {}: {}", a.path, why)));
+    }
+    if (!file_exists(wal_dir + "/archive_status/" + name + ".ready") && !file_exists(done)) {
+      // Not announced by PostgreSQL (a manual call): push it here.
+      auto repo = open_repository_with_key_cache(g);
+      if (!repo.is_ok()) return fail(repo.status());
+      auto r = ops::wal_push(**repo, o);
+      if (!r.is_ok()) return fail(r.status().with_context("wal-push " + a.path));
+      return kExitOk;
+    }
+    int fd = ::open((spool + "/pusher.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      pid_t pid = ::fork();
+      if (pid == 0) {
+        // The pusher: detached, quiet, holding the lock until it ends.
+        ::setsid();
+        int null = ::open("/dev/null", O_RDWR);
+        for (int i = 0; i < 3; ++i) ::dup2(null, i);
+        if (::fork() != 0) ::_exit(0);
+        auto repo = open_repository_with_key_cache(g);
+        if (!repo.is_ok()) {
+          // Every waiting call reports why.
+          for (const auto& f : std::filesystem::directory_iterator(wal_dir + "/archive_status")) {
+            std::string n = f.path().filename().string();
+            if (n.ends_with(".ready")) {
+              std::ofstream(spool + "/error/" + n.substr(0, n.size() - 6)) << repo.status().message();
+            }
+          }
+          ::_exit(1);
+        }
+        ops::WalSpoolOptions so;
+        so.wal_dir = wal_dir;
+        so.spool = spool;
+        so.parallel = a.parallel;
+        so.system_id = o.system_id;
+        so.pgdata = o.pgdata;
+        so.compression_level = o.compression_level;
+        ops::OpContext ctx = make_context();
+        Status s = ops::wal_spool_push(**repo, so, ctx);
+        ::_exit(s.is_ok() ? 0 : 1);
+      }
+      if (pid > 0) ::waitpid(pid, nullptr, 0);
+    }
+    if (fd >= 0) ::close(fd);
+    if (std::chrono::steady_clock::now() > deadline)
+      return fail(Status(ErrorCode::kIo, fmt::format("wal-push --async {}: not stored within {} s (spool {})", a.path,
+                                                     a.async_timeout, spool)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 }  // namespace
 
 void add_wal_commands(CLI::App& app, Globals& g) {
@@ -47,6 +150,13 @@ void add_wal_commands(CLI::App& app, Globals& g) {
   push->add_option("--pgdata", a->pgdata, "The data directory (default: the working directory, as for "
                                           "archive_command)");
   push->add_option("--compression-level", a->level, "zstd level for WAL (default 3)")->check(CLI::Range(1, 19));
+  push->add_flag("--async", a->async, "Push files PostgreSQL marked ready ahead, in a background pusher; this call "
+                                      "still returns only once its file is stored");
+  push->add_option("--spool", a->spool, "Spool directory for --async (default: in the cache directory)");
+  push->add_option("--parallel", a->parallel, "Files the --async pusher stores at once (default 2)")
+      ->check(CLI::Range(1, 64));
+  push->add_option("--async-timeout", a->async_timeout, "Seconds to wait for the pusher (default 120)")
+      ->check(CLI::Range(1, 86400));
   push->footer(
       "In postgresql.conf:\n"
       "  archive_mode = on\n"
@@ -63,6 +173,7 @@ void add_wal_commands(CLI::App& app, Globals& g) {
       auto id = parse_system_id(a->system_id);
       if (!id.is_ok()) return fail(id.status());
       o.system_id = *id;
+      if (a->async) return run_wal_push_async(g, *a, o);
       auto repo = open_repository_with_key_cache(g);
       if (!repo.is_ok()) return fail(repo.status());
       auto r = ops::wal_push(**repo, o);
