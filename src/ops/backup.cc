@@ -324,7 +324,7 @@ void Archiver::read_file(FileJob& job) {
     }
   };
   node.content.clear();
-  auto stored = store_content(*repo_, *saver_, *windows_, read, static_cast<uint64_t>(st.st_size),
+  auto stored = store_content(*repo_, saver_.get(), *windows_, read, static_cast<uint64_t>(st.st_size),
                               Cutter::content_defined(*cdc_), &progress_->bytes_done, [this] { return stopping(); });
   if (!stored.is_ok()) {
     if (read_errno != 0) return drop(read_errno, "unable to read");

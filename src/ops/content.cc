@@ -14,20 +14,22 @@ constexpr size_t kWindow = 4 << 20;
 // chunk is packed). A cut point found inside the window is final (the gear
 // hash at a position depends only on the bytes before it), so only the
 // unfinished tail of a window is copied into the next one.
-Result<StoredContent> store_content(repo::Repository& repo, repo::BlobSaver& saver, BufferPool& windows,
+Result<StoredContent> store_content(repo::Repository& repo, repo::BlobSaver* saver, BufferPool& windows,
                                     const ReadFn& read, uint64_t size_hint, const Cutter& cutter,
                                     std::atomic<uint64_t>* bytes_done, const std::function<bool()>& stopping) {
   StoredContent out;
   std::shared_ptr<Bytes> buf;
   size_t start = 0, end = 0;
   bool eof = false;
-  auto cancelled = [&] { return (stopping && stopping()) || !saver.status().is_ok(); };
+  auto cancelled = [&] { return (stopping && stopping()) || (saver && !saver->status().is_ok()); };
   for (;;) {
     ByteSpan view = buf ? ByteSpan(buf->data() + start, end - start) : ByteSpan();
     size_t len = view.empty() ? 0 : cutter.cut(view);
     bool need_more = !eof && (view.empty() || (len == view.size() && view.size() < cutter.max_size));
     if (need_more) {
-      uint64_t expected = size_hint > out.size ? size_hint - out.size : 0;
+      // An unknown size (a stream) is read a window at a time: growing the
+      // buffer by a page per read would copy and rescan it quadratically.
+      uint64_t expected = size_hint == 0 ? kWindow : size_hint > out.size ? size_hint - out.size : 0;
       size_t want = view.size() + static_cast<size_t>(std::clamp<uint64_t>(expected + 1, 4096, kWindow));
       // Small files get an exact buffer; windows of large streams are
       // recycled, so their pages stay mapped.
@@ -50,8 +52,8 @@ Result<StoredContent> store_content(repo::Repository& repo, repo::BlobSaver& sav
     ByteSpan chunk = view.first(len);
     repo::Id id = repo.keys().blob_id(chunk);
     out.blobs.push_back(id);
-    if (repo.index().reserve(id, repo::BlobType::kData)) {
-      if (!saver.save(repo::BlobType::kData, id, buf, chunk)) return Status(ErrorCode::kCancelled, "stopped");
+    if (saver && repo.index().reserve(id, repo::BlobType::kData)) {
+      if (!saver->save(repo::BlobType::kData, id, buf, chunk)) return Status(ErrorCode::kCancelled, "stopped");
     }
     if (bytes_done) *bytes_done += len;
     start += len;

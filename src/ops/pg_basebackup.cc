@@ -126,6 +126,7 @@ Result<PgBaseInfo> pg_base_info(const repo::Snapshot& s) {
     i.pg_version_num = j.value("pg_version_num", 0);
     i.wal_segment_size = j.value("wal_segment_size", uint64_t{16} << 20);
     i.data_directory = j.value("data_directory", "");
+    i.page_chunk = j.value("page_chunk", size_t{16} << 10);
     for (const auto& t : j.value("tablespaces", nlohmann::json::array()))
       i.tablespaces.push_back({t["oid"].get<uint32_t>(), t["location"].get<std::string>()});
   } catch (const nlohmann::json::exception&) {

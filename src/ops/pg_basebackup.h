@@ -54,6 +54,7 @@ struct PgBaseInfo {
   uint64_t wal_segment_size = 16 << 20;
   std::string data_directory;
   std::vector<sources::pg::Tablespace> tablespaces;
+  size_t page_chunk = 16 << 10;
 };
 Result<PgBaseInfo> pg_base_info(const repo::Snapshot& snapshot);
 

@@ -10,13 +10,16 @@
 #include <chrono>
 #include <cerrno>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "ops/dump.h"
+#include "ops/tree_walk.h"
 #include "ops/restore.h"
 #include "ops/snapshot_select.h"
 #include "sources/pg/wal_names.h"
@@ -202,14 +205,20 @@ Result<PgRestoreResult> pg_restore(repo::Repository& repo, const PgRestoreOption
 
   // The target directory.
   bool exists = false;
-  if (!empty_dir(o.pgdata, &exists) && !o.force)
+  struct stat running;
+  if (o.delta && ::stat((o.pgdata + "/postmaster.pid").c_str(), &running) == 0)
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("{} has a postmaster.pid: stop the server on it before a delta restore (nothing was "
+                              "written)",
+                              o.pgdata));
+  if (!empty_dir(o.pgdata, &exists) && !o.force && !o.delta)
     return Status(ErrorCode::kAlreadyExists,
                   fmt::format("{} is not empty: restore into an empty or new directory, or give --force to overwrite "
                               "(nothing was written)",
                               o.pgdata));
   for (const auto& t : info.tablespaces) {
     bool e = false;
-    if (!empty_dir(t.location, &e) && !o.force)
+    if (!empty_dir(t.location, &e) && !o.force && !o.delta)
       return Status(ErrorCode::kAlreadyExists,
                     fmt::format("tablespace {} goes to {}, which is not empty: empty it or give --force (nothing was "
                                 "written)",
@@ -219,6 +228,7 @@ Result<PgRestoreResult> pg_restore(repo::Repository& repo, const PgRestoreOption
     return posix_error(errno, "unable to create " + o.pgdata);
 
   auto t0 = std::chrono::steady_clock::now();
+  chunk::FastCdc cdc(repo.keys().gear_table(), repo.config().chunker);
   auto restore_part = [&](const std::string& path, const std::string& target) -> Status {
     LB_ASSIGN_OR_RETURN(repo::Node node, find_entry(repo, result.base, path));
     if (node.type != repo::NodeType::kDir || !node.subtree)
@@ -228,7 +238,36 @@ Result<PgRestoreResult> pg_restore(repo::Repository& repo, const PgRestoreOption
     RestoreOptions ro;
     ro.target = target;
     ro.workers = o.workers;
+    if (o.delta) {
+      ro.delta = [&](const std::string& file) {
+        std::string rel = file.size() > target.size() ? file.substr(target.size() + 1) : file;
+        return pg::is_relation_file(rel) ? Cutter::fixed(info.page_chunk) : Cutter::content_defined(cdc);
+      };
+      // What the base backup does not have goes (pg_wal's old segments, a
+      // dropped table's files, postmaster.opts, ...).
+      std::set<std::string> keep;
+      LB_RETURN_IF_ERROR(walk_tree(repo, part.tree, "", [&](const std::string& p, const repo::Node&) {
+        keep.insert(p);
+        return Visit::kDescend;
+      }));
+      std::error_code ec;
+      std::vector<std::filesystem::path> extra;
+      for (auto it = std::filesystem::recursive_directory_iterator(target, ec);
+           !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        std::string rel = "/" + std::filesystem::relative(it->path(), target, ec).string();
+        if (!keep.count(rel)) {
+          extra.push_back(it->path());
+          if (it->is_directory(ec) && !it->is_symlink(ec)) it.disable_recursion_pending();
+        }
+      }
+      for (const auto& p : extra) {
+        std::filesystem::remove_all(p, ec);
+        if (ec) return posix_error(ec.value(), "unable to remove " + p.string());
+        result.files_removed++;
+      }
+    }
     LB_ASSIGN_OR_RETURN(auto r, restore(repo, part, ro, ctx));
+    result.files_kept += r.files_kept;
     if (!r.errors.empty())
       return Status(ErrorCode::kCorrupt, fmt::format("{} file(s) could not be restored, first: {}", r.errors.size(),
                                                      r.errors.front()));

@@ -29,6 +29,9 @@ struct PgRestoreOptions {
   bool archive_off = false;               // archive_mode = off in the restored copy
   int port = 0;                           // port = N in the restored copy
   bool force = false;                     // restore into a non-empty directory (files are overwritten)
+  // Restore into an existing data directory, writing only the files that
+  // differ from the base backup and removing those it does not have.
+  bool delta = false;
   // Start PostgreSQL and wait until recovery reaches the target and promotes.
   bool start = false;
   std::string pg_bindir;                  // default: /usr/lib/postgresql/<major>/bin or PATH
@@ -42,6 +45,8 @@ struct PgRestoreResult {
   PgBaseInfo info;
   uint64_t files = 0;
   uint64_t bytes = 0;
+  uint64_t files_kept = 0;     // delta: already right
+  uint64_t files_removed = 0;  // delta: not in the base backup
   double restore_seconds = 0;
   double recovery_seconds = 0;  // with start: from start until promoted
   bool started = false;

@@ -21,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include "ops/content.h"
 #include "ops/locking.h"
 #include "sources/fs/metadata.h"
 #include "util/posix_error.h"
@@ -151,6 +152,8 @@ class Restorer {
   IncludeMatcher includes_;
   fs::MetadataOptions meta_;
   bool target_was_empty_ = true;
+  std::shared_ptr<BufferPool> delta_windows_ = BufferPool::create(2);
+  bool already_there(const Node& node, const std::string& path);
 
   std::mutex mu_;
   RestoreResult result_;
@@ -185,11 +188,51 @@ Status Restorer::ensure_parents(std::vector<PendingDir>& parents) {
   return Status::ok();
 }
 
+// Delta: whether the file at `path` already holds exactly `node`'s content.
+bool Restorer::already_there(const Node& node, const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) != node.size)
+    return false;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  size_t next = 0;
+  bool differs = false;
+  ReadFn read = [&](uint8_t* buf, size_t n) -> Result<size_t> {
+    ssize_t got = ::read(fd, buf, n);
+    if (got < 0) return posix_error(errno, "read");
+    return static_cast<size_t>(got);
+  };
+  // Ids are compared as they are cut: the first difference stops the read.
+  Cutter cutter = options_.delta(path);
+  Cutter checked{[&](ByteSpan view) -> size_t {
+                   size_t len = cutter.cut(view);
+                   if (next >= node.content.size() || repo_.keys().blob_id(view.first(len)) != node.content[next++]) {
+                     differs = true;
+                     return view.size();  // end the comparison quickly
+                   }
+                   return len;
+                 },
+                 cutter.max_size};
+  auto seen = store_content(repo_, nullptr, *delta_windows_, read, node.size, checked, nullptr,
+                            [&] { return differs; });
+  ::close(fd);
+  return seen.is_ok() && !differs && next == node.content.size();
+}
+
 void Restorer::plan_file(const Node& node, const std::string& path) {
   auto target = std::make_unique<FileTarget>();
   target->path = path;
   target->node = node;
   target->node.content.clear();
+  if (!plan_only_ && !target_was_empty_ && options_.delta && !node.content.empty() && already_there(node, path)) {
+    // Kept as it is; phase 3 sets its metadata.
+    result_.files_kept++;
+    progress_->files_total++;
+    progress_->bytes_total += node.size;
+    files_.push_back(std::move(target));
+    return;
+  }
+  if (!plan_only_ && !target_was_empty_ && options_.delta) ::unlink(path.c_str());  // differs: written anew
   uint32_t index = static_cast<uint32_t>(files_.size());
   uint64_t offset = 0;
   for (const Id& id : node.content) {
@@ -239,7 +282,10 @@ void Restorer::restore_leaf(const Node& node, const std::string& path) {
   }
   if (!target_was_empty_) {
     struct stat st;
-    if (::lstat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) ::unlink(path.c_str());
+    // (Delta compares a regular file with the snapshot's before replacing it.)
+    bool compare = options_.delta && node.type == NodeType::kFile && node.links <= 1;
+    if (::lstat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode) && !(compare && S_ISREG(st.st_mode)))
+      ::unlink(path.c_str());
   }
   switch (node.type) {
     case NodeType::kFile: {

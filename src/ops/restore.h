@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/content.h"
 #include "ops/context.h"
 #include "repo/repository.h"
 #include "repo/snapshot.h"
@@ -41,6 +42,10 @@ struct RestoreOptions {
   std::vector<std::string> includes;  // paths or globs in the snapshot; "/a/b" anchored, "b" anywhere
   int workers = 0;                    // 0: one per hardware thread (at least 2)
   ThawOptions thaw;
+  // Delta: a regular file already at its place with the snapshot's size and
+  // the same chunks (cut as `delta` says for that target path) is kept, not
+  // rewritten; only its metadata is set. Null: every file is written.
+  std::function<Cutter(const std::string& target_path)> delta;
 };
 
 struct RestoreProgress {
@@ -52,6 +57,7 @@ struct RestoreProgress {
 
 struct RestoreResult {
   uint64_t files = 0;
+  uint64_t files_kept = 0;  // delta: already right, not rewritten (counted in files too)
   uint64_t dirs = 0;
   uint64_t others = 0;  // symlinks, devices, FIFOs
   uint64_t bytes = 0;

@@ -130,7 +130,7 @@ Result<StoredContent> SnapshotBuilder::add_file(std::string_view path, const Rea
                                                 uint64_t size_hint, const std::optional<Cutter>& cutter) {
   LB_RETURN_IF_ERROR(split_entry_path(path).status());
   if (done_) return Status(ErrorCode::kInternal, "the snapshot is already finished");
-  auto stored = store_content(repo_, *saver_, *windows_, read, size_hint,
+  auto stored = store_content(repo_, saver_.get(), *windows_, read, size_hint,
                               cutter ? *cutter : Cutter::content_defined(cdc_), bytes_done_,
                               [this] { return ctx_.cancelled(); });
   if (!stored.is_ok()) {

@@ -271,6 +271,28 @@ class PgPitr(unittest.TestCase):
         left = [n for dp, _, ns in os.walk(spools) for n in ns if "/done" in dp or "/error" in dp]
         self.assertEqual(left, [])
 
+    def test_9_delta_restore_rewrites_only_what_differs(self):
+        pgdata = os.path.join(self.root, "restored")
+        self.assertTrue(os.path.exists(os.path.join(pgdata, "PG_VERSION")), "test 1 restores here first")
+        running = self.lb("pg", "restore", "--pgdata", pgdata, "--delta")
+        self.one_line_error(running, 1, "stop the server")
+        subprocess.run([self.pg.bin("pg_ctl"), "-D", pgdata, "-m", "fast", "-w", "stop"],
+                       preexec_fn=pgtest._demote(self.ids), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stray = os.path.join(pgdata, "base", "stray-file")
+        with open(stray, "w") as f:
+            f.write("not in the backup")
+        port = pgtest.free_port()
+        r = json.loads(self.ok("--json", "pg", "restore", "--pgdata", pgdata, "--delta", "--archive-mode", "off",
+                               "--port", str(port), "--start").stdout)
+        self.assertGreater(r["files_kept"], 0, r)
+        self.assertLess(r["files_kept"], r["files"], r)
+        self.assertGreaterEqual(r["files_removed"], 1, r)
+        self.assertFalse(os.path.exists(stray))
+        dsn = "host=127.0.0.1 port=%d dbname=postgres user=postgres" % port
+        out = subprocess.run([self.pg.bin("psql"), "-XAtq", "-d", dsn, "-c", "SELECT count(*) FROM pgbench_branches"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.pg.client_env())
+        self.assertEqual(out.stdout.strip(), "2", out.stderr)
+
     def test_6_bad_input(self):
         full = self.new_dir("full")
         with open(os.path.join(full, "keep"), "w") as f:

@@ -40,6 +40,7 @@ struct RestoreArgs {
   std::string archive_mode = "preserve";
   int port = 0;
   bool force = false;
+  bool delta = false;
   bool start = false;
   std::string pg_bin;
 };
@@ -153,6 +154,7 @@ int run_restore(Globals& g, const RestoreArgs& a) {
   o.archive_off = a.archive_mode == "off";
   o.port = a.port;
   o.force = a.force;
+  o.delta = a.delta;
   o.start = a.start;
   o.pg_bindir = a.pg_bin;
   // restore_command: this binary, this repository, and the passphrase the
@@ -180,6 +182,8 @@ int run_restore(Globals& g, const RestoreArgs& a) {
                      {"base_backup", r->base.id.hex()},
                      {"system_identifier", std::to_string(r->info.system_id)},
                      {"files", r->files},
+                     {"files_kept", r->files_kept},
+                     {"files_removed", r->files_removed},
                      {"bytes", r->bytes},
                      {"restore_seconds", r->restore_seconds},
                      {"started", r->started}};
@@ -192,6 +196,9 @@ int run_restore(Globals& g, const RestoreArgs& a) {
   }
   fmt::print("restored base backup {} ({} files, {}) into {} in {:.2f} s\n", r->base.id.short_hex(), r->files,
              format_bytes(r->bytes), a.pgdata, r->restore_seconds);
+  if (a.delta)
+    fmt::print("delta: {} files were already right, {} not in the backup were removed\n", r->files_kept,
+               r->files_removed);
   if (r->started)
     fmt::print("recovered and promoted in {:.2f} s; restore + recovery (RTO): {:.2f} s\n", r->recovery_seconds,
                r->restore_seconds + r->recovery_seconds);
@@ -279,6 +286,8 @@ void add_pg_command(CLI::App& app, Globals& g) {
   restore->add_option("--archive-mode", r->archive_mode, "preserve (default) or off: archive_mode of the copy");
   restore->add_option("--port", r->port, "Set the restored server's port")->check(CLI::Range(1, 65535));
   restore->add_flag("--force", r->force, "Restore into a non-empty directory (files there are overwritten)");
+  restore->add_flag("--delta", r->delta, "Restore into an existing data directory: write only the files that differ "
+                                         "from the base backup, remove those it lacks (the server must be stopped)");
   restore->add_flag("--start", r->start, "Start PostgreSQL, recover to the target, promote, and report the times");
   restore->add_option("--pg-bin", r->pg_bin, "PostgreSQL's bin directory (default: /usr/lib/postgresql/<ver>/bin)");
   restore->footer("Without a target, recovery replays all archived WAL (latest). Writes restore_command\n"
