@@ -133,14 +133,19 @@ timed walpush_lb bash $W/push_lb.sh
 rec walpush_segments "$n"
 # Asynchronous: the same files announced as ready (as PostgreSQL does before archive_command); each
 # call returns once its file is stored, while a background pusher stores the others ahead, 2 at once.
-conf $W/pgbr-throw3 throw3 | sed "s|archive-async=n|archive-async=y\nspool-path=$W/pgbr-spool|" > $W/pgbr-throw3.conf
-mkdir -p $W/pgbr-throw3 $W/pgbr-spool $W/walasync/archive_status; cp $W/walcopy/* $W/walasync/
-for f in $W/walasync/0*; do touch $W/walasync/archive_status/$(basename $f).ready; done
-chown -R postgres $W/pgbr-throw3 $W/pgbr-spool $W/walasync
-asp pgbackrest --config=$W/pgbr-throw3.conf --stanza=throw3 stanza-create >/dev/null 2>&1 || true
+# (pgBackRest wants the files in <pg1-path>/pg_wal, with the cluster's pg_control beside it.)
+conf $W/pgbr-throw3 throw3 | sed "s|archive-async=n|archive-async=y\nspool-path=$W/pgbr-spool|; s|pg1-path=.*|pg1-path=$W/walroot|" > $W/pgbr-throw3.conf
+mkdir -p $W/pgbr-throw3 $W/pgbr-spool $W/walroot/global $W/walroot/pg_wal/archive_status
+cp $W/data/global/pg_control $W/walroot/global/; cp $W/data/PG_VERSION $W/walroot/
+cp $W/walcopy/* $W/walroot/pg_wal/
+for f in $W/walroot/pg_wal/0*; do touch $W/walroot/pg_wal/archive_status/$(basename $f).ready; done
+chown -R postgres $W/pgbr-throw3 $W/pgbr-spool $W/walroot
+conf $W/pgbr-throw3 throw3 > $W/pgbr-throw3-create.conf  # stanza-create talks to the running cluster
+chown postgres $W/pgbr-throw3-create.conf
+asp pgbackrest --config=$W/pgbr-throw3-create.conf --stanza=throw3 stanza-create
 asp $LB --repo $W/lb-throw2 --password-file $W/pw init -q
-echo "for f in $W/walasync/0*; do pgbackrest --config=$W/pgbr-throw3.conf --stanza=throw3 archive-push \$f || exit 1; done" > $W/push_pgbr_async.sh
-echo "for f in $W/walasync/0*; do $LB --repo $W/lb-throw2 --password-file $W/pw --cache-dir $W/lb-cache wal-push --async --parallel 2 --system-id $(cat $W/sysid) \$f || exit 1; done" > $W/push_lb_async.sh
+echo "for f in $W/walroot/pg_wal/0*; do pgbackrest --config=$W/pgbr-throw3.conf --stanza=throw3 archive-push \$f || exit 1; done" > $W/push_pgbr_async.sh
+echo "for f in $W/walroot/pg_wal/0*; do $LB --repo $W/lb-throw2 --password-file $W/pw --cache-dir $W/lb-cache wal-push --async --parallel 2 --system-id $(cat $W/sysid) \$f || exit 1; done" > $W/push_lb_async.sh
 if ! ( timed walpush_async_pgbr bash $W/push_pgbr_async.sh ); then rec walpush_async_pgbr_wall 0; fi
 timed walpush_async_lb bash $W/push_lb_async.sh
 
