@@ -296,26 +296,59 @@ Result<PgRestoreResult> pg_restore(repo::Repository& repo, const PgRestoreOption
   }
   if (o.archive_off) conf += "archive_mode = 'off'\n";
   if (o.port > 0) conf += fmt::format("port = {}\n", o.port);
+  for (const auto& line : o.extra_conf) conf += line + "\n";
   LB_RETURN_IF_ERROR(append_file(o.pgdata + "/postgresql.auto.conf", conf, owner.st_uid, owner.st_gid));
   LB_RETURN_IF_ERROR(append_file(o.pgdata + "/recovery.signal", "", owner.st_uid, owner.st_gid));
   result.restore_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!o.start) return result;
 
-  // Recovery: start the server and wait until it has promoted.
-  std::string bindir = bindir_for(o, info.pg_version_num);
+  LB_ASSIGN_OR_RETURN(result.recovery_seconds, pg_recover(o.pgdata, o, info.pg_version_num, ctx));
+  result.started = true;
+  return result;
+}
+
+namespace {
+// argv to run a server program on `pgdata` as the owner of its files.
+Result<std::vector<std::string>> as_owner(const std::string& pgdata, struct stat* owner) {
+  if (::stat((pgdata + "/PG_VERSION").c_str(), owner) != 0)
+    return posix_error(errno, "the restored data directory has no PG_VERSION");
+  std::vector<std::string> argv;
+  if (::geteuid() == 0 && owner->st_uid != 0) {
+    struct passwd* pw = ::getpwuid(owner->st_uid);
+    if (!pw) return Status(ErrorCode::kInvalidArgument, "the restored files' owner has no user name to run PostgreSQL as");
+    argv = {"runuser", "-u", pw->pw_name, "--"};
+  }
+  return argv;
+}
+}  // namespace
+
+Status pg_stop(const std::string& pgdata, const PgRestoreOptions& o, int pg_version_num) {
+  struct stat owner {};
+  LB_ASSIGN_OR_RETURN(auto argv, as_owner(pgdata, &owner));
+  std::string bindir = bindir_for(o, pg_version_num);
+  if (bindir.empty()) return Status(ErrorCode::kNotFound, "pg_ctl was not found");
+  argv.insert(argv.end(), {bindir + "/pg_ctl", "-D", pgdata, "-m", "fast", "-w", "-t", "120", "stop"});
+  Subprocess::Options so;
+  so.argv = argv;
+  so.pipe = Subprocess::Pipe::kNone;
+  LB_ASSIGN_OR_RETURN(Subprocess ctl, Subprocess::start(so));
+  return ctl.wait();
+}
+
+Result<double> pg_recover(const std::string& pgdata, const PgRestoreOptions& o, int pg_version_num,
+                          const OpContext& ctx) {
+  struct stat owner {};
+  LB_ASSIGN_OR_RETURN(auto argv, as_owner(pgdata, &owner));
+  std::string bindir = bindir_for(o, pg_version_num);
   if (bindir.empty())
     return Status(ErrorCode::kNotFound, "pg_ctl was not found: install PostgreSQL's server binaries or give --pg-bin "
                                         "(the data directory is restored; start it yourself)");
-  std::string log = o.pgdata + "/lifeboat-recovery.log";
-  std::vector<std::string> argv;
-  if (::geteuid() == 0 && owner.st_uid != 0) {
-    struct passwd* pw = ::getpwuid(owner.st_uid);
-    if (!pw) return Status(ErrorCode::kInvalidArgument, "the restored files' owner has no user name to run PostgreSQL as");
-    argv = {"runuser", "-u", pw->pw_name, "--"};
+  std::string log = pgdata + "/lifeboat-recovery.log";
+  if (!argv.empty()) {
     ::close(::open(log.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
     (void)::chown(log.c_str(), owner.st_uid, owner.st_gid);
   }
-  argv.insert(argv.end(), {bindir + "/pg_ctl", "-D", o.pgdata, "-l", log, "-W", "start"});
+  argv.insert(argv.end(), {bindir + "/pg_ctl", "-D", pgdata, "-l", log, "-W", "start"});
   std::map<std::string, std::string> env(o.server_env.begin(), o.server_env.end());
   auto t1 = std::chrono::steady_clock::now();
   Subprocess::Options so;
@@ -325,18 +358,17 @@ Result<PgRestoreResult> pg_restore(repo::Repository& repo, const PgRestoreOption
   LB_ASSIGN_OR_RETURN(Subprocess ctl, Subprocess::start(so));
   Status started = ctl.wait();
   if (!started.is_ok()) return started.with_context("PostgreSQL did not start: " + tail_lines(log, 3));
-  result.started = true;
   auto deadline = t1 + std::chrono::nanoseconds(o.start_timeout_ns);
   for (;;) {
     // The restored pg_control says "in production" (a running server was
     // backed up) until recovery starts; PostgreSQL removes recovery.signal
     // when it promotes.
     struct stat pid;
-    if (::stat((o.pgdata + "/recovery.signal").c_str(), &pid) != 0) {
-      auto state = cluster_state(bindir, o.pgdata);
+    if (::stat((pgdata + "/recovery.signal").c_str(), &pid) != 0) {
+      auto state = cluster_state(bindir, pgdata);
       if (state.is_ok() && *state == "in production") break;
     }
-    bool running = ::stat((o.pgdata + "/postmaster.pid").c_str(), &pid) == 0;
+    bool running = ::stat((pgdata + "/postmaster.pid").c_str(), &pid) == 0;
     if (!running && std::chrono::steady_clock::now() - t1 > std::chrono::seconds(2))
       return Status(ErrorCode::kIo, fmt::format("recovery failed, PostgreSQL stopped: {} (log: {})",
                                                 tail_lines(log, 2), log));
@@ -345,8 +377,7 @@ Result<PgRestoreResult> pg_restore(repo::Repository& repo, const PgRestoreOption
     if (ctx.cancelled()) return Status(ErrorCode::kCancelled, "interrupted while PostgreSQL recovers (it keeps running)");
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  result.recovery_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-  return result;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
 }
 
 }  // namespace lifeboat::ops

@@ -28,6 +28,7 @@ struct PgRestoreOptions {
   std::string restore_command;            // written as restore_command (the CLI builds it)
   bool archive_off = false;               // archive_mode = off in the restored copy
   int port = 0;                           // port = N in the restored copy
+  std::vector<std::string> extra_conf;    // more lines for postgresql.auto.conf
   bool force = false;                     // restore into a non-empty directory (files are overwritten)
   // Restore into an existing data directory, writing only the files that
   // differ from the base backup and removing those it does not have.
@@ -54,6 +55,14 @@ struct PgRestoreResult {
 };
 
 Result<PgRestoreResult> pg_restore(repo::Repository& repo, const PgRestoreOptions& options, const OpContext& ctx);
+
+// Starts PostgreSQL on a restored data directory (as its owner when run as
+// root) and waits until recovery has reached its target and promoted;
+// returns the seconds it took. (pg_restore does this with `start`.)
+Result<double> pg_recover(const std::string& pgdata, const PgRestoreOptions& options, int pg_version_num,
+                          const OpContext& ctx);
+// Stops the server on `pgdata` (fast shutdown), as its owner.
+Status pg_stop(const std::string& pgdata, const PgRestoreOptions& options, int pg_version_num);
 
 // The base backups of the repository (kind postgres-base), oldest first,
 // of one cluster when system_id is given.

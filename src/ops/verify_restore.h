@@ -5,7 +5,9 @@
 // each step with its time. The runbooks' weekly restore test as one call.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ops/context.h"
@@ -20,10 +22,19 @@ struct VerifyAssertion {
   std::string expect;  // ">0", "=42", "<=10", "!=0", or a literal the single result must equal
 };
 
+struct VerifyStep;
+
 struct VerifyOptions {
   std::vector<VerifyAssertion> assertions;
   std::string scratch_root;  // where scratch instances live; empty: $TMPDIR or /tmp
   bool keep = false;         // leave the scratch instance's files (for a post-mortem)
+  std::string bindir;        // the server's programs (e.g. /usr/lib/postgresql/16/bin); empty: search
+  std::string run_as;        // when running as root: the OS user a server that refuses root runs as; empty: its default
+  std::function<void(const VerifyStep&)> on_step;
+  // Base backups: restore_command for the scratch server (lifeboat wal-fetch
+  // with this repository and passphrase), and its environment.
+  std::string pg_restore_command;
+  std::vector<std::pair<std::string, std::string>> pg_server_env;  // called as each step ends (progress); may be null
 };
 
 struct VerifyStep {

@@ -42,6 +42,7 @@ inline constexpr int kExitNoRepository = 10;
 inline constexpr int kExitLocked = 11;
 inline constexpr int kExitWrongPassword = 12;
 inline constexpr int kExitThawing = 13;
+inline constexpr int kExitVerifyFailed = 14;  // verify-restore ran and a check failed
 inline constexpr int kExitInterrupted = 130;
 
 const char* error_code_name(ErrorCode code);

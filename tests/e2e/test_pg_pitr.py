@@ -293,6 +293,23 @@ class PgPitr(unittest.TestCase):
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.pg.client_env())
         self.assertEqual(out.stdout.strip(), "2", out.stderr)
 
+    def test_9b_verify_restore_of_a_base_backup(self):
+        scratch = self.new_dir("scratch")
+        r = self.lb("--json", "verify-restore", "latest", "--kind", "postgres-base", "--scratch-dir", scratch,
+                    "--sql", "SELECT count(*) FROM pgbench_branches", "--expect", "=2")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        out = json.loads(r.stdout.splitlines()[-1])
+        names = [s["name"] for s in out["steps"]]
+        for step in ("restore", "manifest", "recover", "assert: SELECT count(*) FROM pgbench_branches",
+                     "amcheck postgres", "stop"):
+            self.assertIn(step, names, out)
+        self.assertEqual(os.listdir(scratch), [], "the scratch instance is removed")
+        r = self.lb("verify-restore", "latest", "--kind", "postgres-base", "--scratch-dir", scratch,
+                    "--sql", "SELECT count(*) FROM pgbench_branches", "--expect", "=3")
+        self.assertEqual(r.returncode, 14, r.stdout + r.stderr)
+        self.assertIn("FAIL", r.stdout)
+        self.assertEqual(os.listdir(scratch), [])
+
     def test_6_bad_input(self):
         full = self.new_dir("full")
         with open(os.path.join(full, "keep"), "w") as f:

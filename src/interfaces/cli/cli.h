@@ -64,6 +64,10 @@ void add_redis_command(CLI::App& app, Globals& g);          // cmd_redis.cc
 void add_mysql_command(CLI::App& app, Globals& g);          // cmd_mysql.cc
 void add_mongo_command(CLI::App& app, Globals& g);          // cmd_mongo.cc
 void add_verify_restore_command(CLI::App& app, Globals& g); // cmd_verify_restore.cc
+// The restore_command that fetches WAL from this repository (cmd_pg.cc),
+// and the environment a server started by lifeboat needs for it.
+std::string pg_restore_command(const Globals& g, std::vector<std::pair<std::string, std::string>>& server_env,
+                               bool* uses_password_file = nullptr);
 void add_version_command(CLI::App& app, Globals& g);
 
 // Runs the CLI; returns the process exit code.

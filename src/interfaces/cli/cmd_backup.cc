@@ -168,7 +168,7 @@ void add_backup_command(CLI::App& app, Globals& g) {
   auto a = std::make_shared<BackupArgs>();
   auto* cmd = app.add_subcommand("backup", "Back up files and directories into a new snapshot");
   cmd->add_option("paths", a->paths, "Files and directories to back up (with --stdin-from-command: the command)");
-  cmd->add_option("--tag", a->tags, "Tag the snapshot (repeatable)");
+  cmd->add_option("--tag", a->tags, "Tag the snapshot (repeatable)")->allow_extra_args(false);
   cmd->add_option("--host", a->host, "Host name to record (default: this machine's)");
   cmd->add_option("-e,--exclude", a->excludes, "Exclude paths matching a glob (repeatable; see docs/USAGE.md)");
   cmd->add_option("--exclude-file", a->exclude_files, "Read exclude patterns from a file, one per line");

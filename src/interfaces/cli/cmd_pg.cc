@@ -157,24 +157,12 @@ int run_restore(Globals& g, const RestoreArgs& a) {
   o.delta = a.delta;
   o.start = a.start;
   o.pg_bindir = a.pg_bin;
-  // restore_command: this binary, this repository, and the passphrase the
-  // way it was given (a file is named; a variable is passed to the server
-  // started here, and must be in the server's environment otherwise).
-  std::string cmd = shell_quote(self_path()) + " --repo " + shell_quote(repository_location(g));
-  std::string pwfile = !g.password_file.empty() ? g.password_file : (std::getenv("LIFEBOAT_PASSWORD_FILE") ?: "");
-  if (!pwfile.empty()) {
-    char abs[PATH_MAX];
-    cmd += " --password-file " + shell_quote(::realpath(pwfile.c_str(), abs) ? abs : pwfile);
-  }
   ops::OpContext ctx = make_context();
   auto repo = open_repository(g);
   if (!repo.is_ok()) return fail(repo.status());
-  for (const char* var : {"LIFEBOAT_PASSWORD", "LIFEBOAT_PASSWORD_COMMAND", "LIFEBOAT_CACHE_DIR"})
-    if (const char* v = std::getenv(var); v && pwfile.empty()) o.server_env.emplace_back(var, v);
+  bool pwfile = false;
+  o.restore_command = pg_restore_command(g, o.server_env, &pwfile);
   enable_graceful_interrupt();
-  // wal-fetch finds the cluster in the restored pg_control (it runs in the
-  // data directory).
-  o.restore_command = cmd + " wal-fetch %f %p";
   auto r = ops::pg_restore(**repo, o, ctx);
   if (!r.is_ok()) return fail(r.status());
   if (g.json) {
@@ -204,7 +192,7 @@ int run_restore(Globals& g, const RestoreArgs& a) {
                r->restore_seconds + r->recovery_seconds);
   else
     fmt::print("start PostgreSQL on {} to recover{}\n", a.pgdata,
-               pwfile.empty() ? " (its environment needs LIFEBOAT_PASSWORD or LIFEBOAT_PASSWORD_FILE for "
+               !pwfile ? " (its environment needs LIFEBOAT_PASSWORD or LIFEBOAT_PASSWORD_FILE for "
                                 "restore_command)"
                               : "");
   return kExitOk;
@@ -258,6 +246,27 @@ int run_status(Globals& g, const std::string& system_id) {
 
 }  // namespace
 
+std::string pg_restore_command(const Globals& g, std::vector<std::pair<std::string, std::string>>& server_env,
+                               bool* uses_password_file) {
+  // This binary, this repository, and the passphrase the way it was given:
+  // a file is named; a variable is passed to a server started here (and
+  // must be in the server's environment otherwise). wal-fetch finds the
+  // cluster in the restored pg_control (it runs in the data directory).
+  std::string cmd = shell_quote(self_path()) + " --repo " + shell_quote(repository_location(g));
+  std::string pwfile = !g.password_file.empty() ? g.password_file : (std::getenv("LIFEBOAT_PASSWORD_FILE") ?: "");
+  if (!pwfile.empty()) {
+    char abs[PATH_MAX];
+    cmd += " --password-file " + shell_quote(::realpath(pwfile.c_str(), abs) ? abs : pwfile);
+  } else {
+    for (const char* var : {"LIFEBOAT_PASSWORD", "LIFEBOAT_PASSWORD_COMMAND"})
+      if (const char* v = std::getenv(var)) server_env.emplace_back(var, v);
+  }
+  if (!g.cache_dir.empty()) cmd += " --cache-dir " + shell_quote(g.cache_dir);
+  else if (const char* c = std::getenv("LIFEBOAT_CACHE_DIR")) server_env.emplace_back("LIFEBOAT_CACHE_DIR", c);
+  if (uses_password_file) *uses_password_file = !pwfile.empty();
+  return cmd + " wal-fetch %f %p";
+}
+
 void add_pg_command(CLI::App& app, Globals& g) {
   auto* pg = app.add_subcommand("pg", "PostgreSQL: base backups, WAL archiving, point-in-time recovery, logical dumps");
   pg->require_subcommand(1);
@@ -265,7 +274,7 @@ void add_pg_command(CLI::App& app, Globals& g) {
   auto b = std::make_shared<BaseArgs>();
   auto* base = pg->add_subcommand("basebackup", "Take an online base backup into the repository");
   base->add_option("--dsn", b->dsn, "Connection string or URI (a replication connection is made)")->required();
-  base->add_option("--tag", b->tags, "Tag the snapshot (repeatable)");
+  base->add_option("--tag", b->tags, "Tag the snapshot (repeatable)")->allow_extra_args(false);
   base->add_option("--page-chunk", b->page_chunk, "Chunk size for relation files, a multiple of 8KiB (default 64KiB)");
   base->add_flag("--spread-checkpoint", b->spread_checkpoint, "Let the starting checkpoint spread (default: fast)");
   base->footer("Needs a user with the REPLICATION attribute and WAL archiving to this repository\n"

@@ -36,6 +36,11 @@ nlohmann::json snapshot_json(const repo::Snapshot& s) {
         {"backup_end", format_rfc3339(m.backup_end_ns)}}},
   };
   if (s.parent) j["parent"] = s.parent->hex();
+  // Source-specific metadata (a pg-dump's tables and row counts, ...).
+  if (s.source_json != "{}") {
+    auto source = nlohmann::json::parse(s.source_json, nullptr, false);
+    if (!source.is_discarded()) j["source"] = source;
+  }
   return j;
 }
 
