@@ -318,6 +318,18 @@ Status wal_spool_push(repo::Repository& repo, const WalSpoolOptions& o, const Op
   auto idle_since = std::chrono::steady_clock::now();
   for (;;) {
     if (ctx.cancelled()) return Status(ErrorCode::kCancelled, "interrupted");
+    // Status files of files PostgreSQL no longer waits for (archived by an
+    // earlier archive_command, or removed) are stale: no call will read them.
+    for (const char* sub : {"/done", "/error"}) {
+      DIR* d = ::opendir((o.spool + sub).c_str());
+      if (!d) continue;
+      while (struct dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n == "." || n == ".." || n.ends_with(".tmp")) continue;
+        if (!exists(o.wal_dir + "/archive_status/" + n + ".ready")) ::unlink((o.spool + sub + "/" + n).c_str());
+      }
+      ::closedir(d);
+    }
     std::vector<std::string> todo;
     for (auto& name : ready_files(o.wal_dir))
       if (!exists(o.spool + "/done/" + name) && !exists(o.spool + "/error/" + name)) todo.push_back(std::move(name));

@@ -170,8 +170,10 @@ void add_backup_command(CLI::App& app, Globals& g) {
   cmd->add_option("paths", a->paths, "Files and directories to back up (with --stdin-from-command: the command)");
   cmd->add_option("--tag", a->tags, "Tag the snapshot (repeatable)")->allow_extra_args(false);
   cmd->add_option("--host", a->host, "Host name to record (default: this machine's)");
-  cmd->add_option("-e,--exclude", a->excludes, "Exclude paths matching a glob (repeatable; see docs/USAGE.md)");
-  cmd->add_option("--exclude-file", a->exclude_files, "Read exclude patterns from a file, one per line");
+  cmd->add_option("-e,--exclude", a->excludes, "Exclude paths matching a glob (repeatable; see docs/USAGE.md)")
+      ->allow_extra_args(false);
+  cmd->add_option("--exclude-file", a->exclude_files, "Read exclude patterns from a file, one per line")
+      ->allow_extra_args(false);
   cmd->add_flag("-x,--one-file-system", a->one_file_system, "Do not cross file-system boundaries");
   cmd->add_option("--time", a->time, "Record this time for the snapshot instead of now (RFC 3339 or \"YYYY-MM-DD HH:MM:SS\")");
   cmd->add_flag("--stdin", a->stdin_stream, "Back up standard input as one file");
