@@ -109,6 +109,13 @@ Result<std::unique_ptr<repo::Repository>> open_from_repository(const FromRepoArg
 // The files-cache root, or "" when disabled.
 std::string cache_root(const Globals& g);
 
+// Options every command that writes a snapshot shares: --tag values
+// (non-empty, no comma) and --time (into *time_ns when given).
+Status check_snapshot_options(const std::vector<std::string>& tags, const std::string& time,
+                              std::optional<int64_t>* time_ns);
+// The --json summary of a saved snapshot: its summary, id, kind, duration.
+nlohmann::json saved_snapshot_json(const repo::Snapshot& snapshot);
+
 // Prints "lifeboat: error: ..." and returns the exit code for `status`.
 int fail(const Status& status);
 void print_warning(const std::string& message);

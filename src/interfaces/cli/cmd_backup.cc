@@ -30,19 +30,10 @@ struct BackupArgs {
   bool stdin_from_command = false;
 };
 
-nlohmann::json summary_json(const repo::Snapshot& s, double seconds) {
-  nlohmann::json j = repo::summary_to_json(s.summary);
-  j["message_type"] = "summary";
-  j["snapshot_id"] = s.id.hex();
-  j["total_duration"] = seconds;
-  return j;
-}
-
 void print_summary(const Globals& g, const repo::Snapshot& s) {
   const auto& m = s.summary;
-  double seconds = static_cast<double>(m.backup_end_ns - m.backup_start_ns) / 1e9;
   if (g.json) {
-    fmt::print("{}\n", summary_json(s, seconds).dump());
+    fmt::print("{}\n", saved_snapshot_json(s).dump());
     return;
   }
   if (!g.quiet) {
@@ -78,11 +69,7 @@ int run_stream_backup(Globals& g, const BackupArgs& a) {
     o.filename = a.stdin_filename.empty() ? "stdin" : a.stdin_filename;
   }
   o.tags = a.tags;
-  if (!a.time.empty()) {
-    auto t = parse_time(a.time);
-    if (!t.is_ok()) return fail(t.status());
-    o.time_ns = *t;
-  }
+  if (Status s = check_snapshot_options(a.tags, a.time, &o.time_ns); !s.is_ok()) return fail(s);
   enable_graceful_interrupt();
   ops::OpContext ctx = make_context();
   if (!a.host.empty()) ctx.hostname = a.host;
@@ -123,10 +110,7 @@ int run_backup(Globals& g, const BackupArgs& a) {
     if (!t.is_ok()) return fail(t.status());
     o.time_ns = *t;
   }
-  for (const auto& tag : a.tags)
-    if (tag.empty() || tag.find(',') != std::string::npos)
-      return fail(Status(ErrorCode::kInvalidArgument, fmt::format("invalid tag \"{}\": tags are non-empty and "
-                                                                   "contain no comma", tag)));
+  if (Status s = check_snapshot_options(a.tags, "", nullptr); !s.is_ok()) return fail(s);
   enable_graceful_interrupt();
   ops::OpContext ctx = make_context();
   if (!a.host.empty()) ctx.hostname = a.host;

@@ -60,15 +60,7 @@ int run_dump(Globals& g, const MongoDumpArgs& a) {
   o.collections = a.collections;
   o.tmp_root = tmp_root();
   o.tags = a.tags;
-  for (const auto& tag : a.tags)
-    if (tag.empty() || tag.find(',') != std::string::npos)
-      return fail(Status(ErrorCode::kInvalidArgument,
-                         fmt::format("invalid tag \"{}\": tags are non-empty and contain no comma", tag)));
-  if (!a.time.empty()) {
-    auto t = parse_time(a.time);
-    if (!t.is_ok()) return fail(t.status());
-    o.time_ns = *t;
-  }
+  if (Status s = check_snapshot_options(a.tags, a.time, &o.time_ns); !s.is_ok()) return fail(s);
   // A missing tool is said before the repository is opened.
   if (Status s = sources::mongo::require_tool("mongodump"); !s.is_ok()) return fail(s);
   enable_graceful_interrupt();
@@ -88,11 +80,7 @@ int run_dump(Globals& g, const MongoDumpArgs& a) {
   const auto& s = r->snapshot;
   const auto& m = s.summary;
   if (g.json) {
-    nlohmann::json j = repo::summary_to_json(m);
-    j["message_type"] = "summary";
-    j["snapshot_id"] = s.id.hex();
-    j["kind"] = s.kind;
-    j["total_duration"] = static_cast<double>(m.backup_end_ns - m.backup_start_ns) / 1e9;
+    nlohmann::json j = saved_snapshot_json(s);
     j["server_version"] = r->server_version;
     j["archive_bytes"] = r->archive_bytes;
     j["documents"] = r->documents;

@@ -77,15 +77,7 @@ int run_dump(Globals& g, const DumpArgs& a) {
     return fail(Status(ErrorCode::kInvalidArgument,
                        o.all_databases ? "give either --database or --all-databases, not both"
                                        : "nothing to dump: give --database NAME (repeatable) or --all-databases"));
-  for (const auto& tag : a.tags)
-    if (tag.empty() || tag.find(',') != std::string::npos)
-      return fail(Status(ErrorCode::kInvalidArgument,
-                         fmt::format("invalid tag \"{}\": tags are non-empty and contain no comma", tag)));
-  if (!a.time.empty()) {
-    auto t = parse_time(a.time);
-    if (!t.is_ok()) return fail(t.status());
-    o.time_ns = *t;
-  }
+  if (Status s = check_snapshot_options(a.tags, a.time, &o.time_ns); !s.is_ok()) return fail(s);
   // A missing tool is said before the repository is opened.
   if (auto t = sources::mysql::find_dump_tool(); !t.is_ok()) return fail(t.status());
   enable_graceful_interrupt();
@@ -107,11 +99,7 @@ int run_dump(Globals& g, const DumpArgs& a) {
   size_t tables = 0;
   for (const auto& [db, t] : r->tables) tables += t.size();
   if (g.json) {
-    nlohmann::json j = repo::summary_to_json(m);
-    j["message_type"] = "summary";
-    j["snapshot_id"] = s.id.hex();
-    j["kind"] = s.kind;
-    j["total_duration"] = static_cast<double>(m.backup_end_ns - m.backup_start_ns) / 1e9;
+    nlohmann::json j = saved_snapshot_json(s);
     j["tool"] = r->tool;
     j["server_version"] = r->server_version;
     j["dump_bytes"] = r->dump_bytes;

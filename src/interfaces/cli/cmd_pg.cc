@@ -111,9 +111,7 @@ int run_basebackup(Globals& g, const BaseArgs& a) {
   const auto& s = r->snapshot;
   const auto& m = s.summary;
   if (g.json) {
-    nlohmann::json j = repo::summary_to_json(m);
-    j["message_type"] = "summary";
-    j["snapshot_id"] = s.id.hex();
+    nlohmann::json j = saved_snapshot_json(s);
     j["source"] = nlohmann::json::parse(s.source_json);
     fmt::print("{}\n", j.dump());
   } else {

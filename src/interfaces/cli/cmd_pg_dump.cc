@@ -59,15 +59,7 @@ int run_pg_dump(Globals& g, const PgDumpArgs& a) {
       return fail(Status(ErrorCode::kInvalidArgument, "--spool-max must be at least 1M"));
     o.spool_limit = *limit;
   }
-  for (const auto& tag : a.tags)
-    if (tag.empty() || tag.find(',') != std::string::npos)
-      return fail(Status(ErrorCode::kInvalidArgument,
-                         fmt::format("invalid tag \"{}\": tags are non-empty and contain no comma", tag)));
-  if (!a.time.empty()) {
-    auto t = parse_time(a.time);
-    if (!t.is_ok()) return fail(t.status());
-    o.time_ns = *t;
-  }
+  if (Status s = check_snapshot_options(a.tags, a.time, &o.time_ns); !s.is_ok()) return fail(s);
   enable_graceful_interrupt();
   ops::OpContext ctx = make_context();
   if (!a.host.empty()) ctx.hostname = a.host;
@@ -85,12 +77,8 @@ int run_pg_dump(Globals& g, const PgDumpArgs& a) {
   const auto& s = r->snapshot;
   const auto& src = r->source;
   const auto& m = s.summary;
-  double seconds = static_cast<double>(m.backup_end_ns - m.backup_start_ns) / 1e9;
   if (g.json) {
-    nlohmann::json j = repo::summary_to_json(m);
-    j["message_type"] = "summary";
-    j["snapshot_id"] = s.id.hex();
-    j["total_duration"] = seconds;
+    nlohmann::json j = saved_snapshot_json(s);
     j["database"] = src.database;
     j["server_version"] = src.server_version;
     j["pg_dump_version"] = src.pg_dump_version;

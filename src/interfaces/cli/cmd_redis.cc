@@ -59,15 +59,7 @@ int run_redis_backup(Globals& g, const RedisBackupArgs& a) {
   o.aof = !a.no_aof;
   o.tags = a.tags;
   o.idle_timeout_ms = a.timeout * 1000;
-  for (const auto& tag : a.tags)
-    if (tag.empty() || tag.find(',') != std::string::npos)
-      return fail(Status(ErrorCode::kInvalidArgument,
-                         fmt::format("invalid tag \"{}\": tags are non-empty and contain no comma", tag)));
-  if (!a.time.empty()) {
-    auto t = parse_time(a.time);
-    if (!t.is_ok()) return fail(t.status());
-    o.time_ns = *t;
-  }
+  if (Status s = check_snapshot_options(a.tags, a.time, &o.time_ns); !s.is_ok()) return fail(s);
   enable_graceful_interrupt();
   ops::OpContext ctx = make_context();
   if (!a.host.empty()) ctx.hostname = a.host;
@@ -84,7 +76,6 @@ int run_redis_backup(Globals& g, const RedisBackupArgs& a) {
   if (!r.is_ok()) return fail(r.status());
   const auto& s = r->snapshot;
   const auto& m = s.summary;
-  double seconds = static_cast<double>(m.backup_end_ns - m.backup_start_ns) / 1e9;
   nlohmann::json keys = nlohmann::json::object();
   uint64_t total = 0;
   for (const auto& [db, n] : r->keys) {
@@ -92,11 +83,7 @@ int run_redis_backup(Globals& g, const RedisBackupArgs& a) {
     total += n;
   }
   if (g.json) {
-    nlohmann::json j = repo::summary_to_json(m);
-    j["message_type"] = "summary";
-    j["snapshot_id"] = s.id.hex();
-    j["kind"] = s.kind;
-    j["total_duration"] = seconds;
+    nlohmann::json j = saved_snapshot_json(s);
     j["redis_version"] = r->redis_version;
     j["rdb_bytes"] = r->rdb_bytes;
     j["keys"] = keys;

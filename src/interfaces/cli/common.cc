@@ -19,7 +19,9 @@
 #include "repo/key_cache.h"
 #include "storage/backend.h"
 #include "util/encoding.h"
+#include "repo/snapshot_json.h"
 #include "util/clock.h"
+#include "util/time_format.h"
 #include "util/posix_error.h"
 
 namespace lifeboat::cli {
@@ -209,6 +211,28 @@ std::string cache_root(const Globals& g) {
   if (auto x = env("XDG_CACHE_HOME"); !x.empty()) return x + "/lifeboat";
   if (auto h = env("HOME"); !h.empty()) return h + "/.cache/lifeboat";
   return "";
+}
+
+Status check_snapshot_options(const std::vector<std::string>& tags, const std::string& time,
+                              std::optional<int64_t>* time_ns) {
+  for (const auto& tag : tags)
+    if (tag.empty() || tag.find(',') != std::string::npos)
+      return Status(ErrorCode::kInvalidArgument,
+                    fmt::format("invalid tag \"{}\": tags are non-empty and contain no comma", tag));
+  if (!time.empty()) {
+    LB_ASSIGN_OR_RETURN(int64_t t, parse_time(time));
+    if (time_ns) *time_ns = t;
+  }
+  return Status::ok();
+}
+
+nlohmann::json saved_snapshot_json(const repo::Snapshot& s) {
+  nlohmann::json j = repo::summary_to_json(s.summary);
+  j["message_type"] = "summary";
+  j["snapshot_id"] = s.id.hex();
+  j["kind"] = s.kind;
+  j["total_duration"] = static_cast<double>(s.summary.backup_end_ns - s.summary.backup_start_ns) / 1e9;
+  return j;
 }
 
 int fail(const Status& status) {

@@ -3,7 +3,9 @@
 // be stored as they grow and the directory never holds the whole dump.
 //
 // The directory is watched with inotify from open() on: every file created
-// in it is handed out once by next_file(), in creation order, and read from
+// in it is handed out once by next_file(), in creation order (directory order
+// for files found by a rescan: after an overflow, or when the writer ended
+// before their events were read), and read from
 // its start by a Reader, which waits for more data until the writer closes
 // the file (IN_CLOSE_WRITE) or ends (writer_done()). What a Reader has
 // returned is released at once (the file's blocks are punched out with
