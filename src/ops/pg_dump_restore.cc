@@ -226,8 +226,8 @@ Status run_pg_restore(const repo::Repository& repo, const repo::Snapshot& snapsh
   return Status::ok();
 }
 
-Result<PgRestoreResult> pg_restore_dump(const repo::Repository& repo, const repo::Snapshot& snapshot,
-                                        const PgRestoreOptions& options, const OpContext& ctx) {
+Result<PgDumpRestoreResult> pg_restore_dump(const repo::Repository& repo, const repo::Snapshot& snapshot,
+                                        const PgDumpRestoreOptions& options, const OpContext& ctx) {
   LB_ASSIGN_OR_RETURN(PgDumpSource source, PgDumpSource::from_json(snapshot.source_json));
   if (options.dsn.empty())
     return Status(ErrorCode::kInvalidArgument,
@@ -242,7 +242,7 @@ Result<PgRestoreResult> pg_restore_dump(const repo::Repository& repo, const repo
   if (options.data_only && options.clean)
     return Status(ErrorCode::kInvalidArgument,
                   "--clean drops the tables and --data-only keeps them: give one of the two");
-  PgRestoreResult result;
+  PgDumpRestoreResult result;
   for (const auto& ref : options.tables) {
     LB_ASSIGN_OR_RETURN(PgDumpTable t, resolve_dump_table(source, ref, snapshot.id.short_hex()));
     result.tables.push_back(t);

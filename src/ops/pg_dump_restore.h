@@ -27,7 +27,7 @@
 
 namespace lifeboat::ops {
 
-struct PgRestoreOptions {
+struct PgDumpRestoreOptions {
   std::string dsn;                  // the target database (it must exist)
   std::vector<std::string> tables;  // "name" or "schema.name"; empty: everything
   bool clean = false;               // drop what is restored first (--clean --if-exists)
@@ -40,14 +40,14 @@ struct PgRestoreOptions {
   std::atomic<uint64_t>* bytes_done = nullptr;
 };
 
-struct PgRestoreResult {
+struct PgDumpRestoreResult {
   std::vector<PgDumpTable> tables;  // the tables restored, with their rows at dump time
   uint64_t bytes = 0;               // of the dump read
   bool single_transaction = true;
 };
 
-Result<PgRestoreResult> pg_restore_dump(const repo::Repository& repo, const repo::Snapshot& snapshot,
-                                        const PgRestoreOptions& options, const OpContext& ctx);
+Result<PgDumpRestoreResult> pg_restore_dump(const repo::Repository& repo, const repo::Snapshot& snapshot,
+                                        const PgDumpRestoreOptions& options, const OpContext& ctx);
 
 struct PgCsvOptions {
   std::string table;  // "name" or "schema.name"

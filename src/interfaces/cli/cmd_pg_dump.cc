@@ -192,7 +192,7 @@ int run_restore_dump(Globals& g, const RestoreDumpArgs& a) {
   if (!snap.is_ok()) return fail(snap.status());
   if (!a.csv.empty()) return run_csv(g, a, **repo, *snap, ctx);
 
-  ops::PgRestoreOptions o;
+  ops::PgDumpRestoreOptions o;
   o.dsn = a.dsn;
   o.tables = a.tables;
   o.clean = a.clean;
