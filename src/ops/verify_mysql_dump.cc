@@ -27,42 +27,6 @@ namespace mysql = sources::mysql;
 
 namespace {
 
-// Times a step and adds it to the report (and to the caller's progress)
-// when it passes or fails.
-class StepTimer {
- public:
-  StepTimer(VerifyReport& report, const VerifyOptions& options, std::string name)
-      : report_(report), options_(options) {
-    step_.name = std::move(name);
-  }
-  void pass(std::string detail) { finish(true, std::move(detail)); }
-  void fail(std::string detail) { finish(false, std::move(detail)); }
-
- private:
-  void finish(bool ok, std::string detail) {
-    step_.passed = ok;
-    step_.detail = std::move(detail);
-    step_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    if (options_.on_step) options_.on_step(step_);
-    report_.steps.push_back(std::move(step_));
-  }
-  VerifyReport& report_;
-  const VerifyOptions& options_;
-  VerifyStep step_;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-};
-
-Result<std::string> make_scratch_dir(const std::string& root_option, const char* prefix) {
-  std::string root = root_option;
-  if (root.empty()) {
-    const char* t = std::getenv("TMPDIR");
-    root = t && *t ? t : "/tmp";
-  }
-  std::string tmpl = root + "/" + prefix + "XXXXXX";
-  if (!::mkdtemp(tmpl.data())) return posix_error(errno, "unable to create a scratch directory in " + root);
-  return tmpl;
-}
-
 bool system_schema(const std::string& db) {
   return db == "mysql" || db == "sys" || db == "performance_schema" || db == "information_schema";
 }
@@ -105,7 +69,7 @@ Result<VerifyReport> verify_mysql_dump(repo::Repository& repo, const repo::Snaps
   std::unique_ptr<mysql::ScratchMariadb> server;
   bool ok = true;
   {
-    StepTimer t(report, options, "start");
+    VerifyStepTimer t(report, options, "start");
     auto started = mysql::ScratchMariadb::start(dir, ctx.username, ctx.is_root);
     if (started.is_ok()) {
       server = std::move(*started);
@@ -121,7 +85,7 @@ Result<VerifyReport> verify_mysql_dump(repo::Repository& repo, const repo::Snaps
   mysql::MysqlConnection conn;
   if (server) conn = server->connection();
   if (ok) {
-    StepTimer t(report, options, "restore");
+    VerifyStepTimer t(report, options, "restore");
     std::vector<std::string> argv = {client};
     for (auto& a : conn.args()) argv.push_back(a);
     argv.push_back("--binary-mode");
@@ -135,7 +99,7 @@ Result<VerifyReport> verify_mysql_dump(repo::Repository& repo, const repo::Snaps
     }
   }
   if (ok) {
-    StepTimer t(report, options, "counts");
+    VerifyStepTimer t(report, options, "counts");
     if (!have_counts) {
       t.fail("the snapshot recorded no row counts");
     } else {
@@ -206,7 +170,7 @@ Result<VerifyReport> verify_mysql_dump(repo::Repository& repo, const repo::Snaps
   if (expected.size() == 1) conn.database = expected.begin()->first;
   for (const auto& a : options.assertions) {
     if (!ok) break;
-    StepTimer t(report, options, "assert: " + a.query);
+    VerifyStepTimer t(report, options, "assert: " + a.query);
     auto rows = mysql::query(conn, a.query);
     if (!rows.is_ok()) {
       t.fail(rows.status().message());
@@ -226,7 +190,7 @@ Result<VerifyReport> verify_mysql_dump(repo::Repository& repo, const repo::Snaps
       t.fail(fmt::format("{}, expected {}", value, a.expect));
   }
   if (server) {
-    StepTimer t(report, options, "stop");
+    VerifyStepTimer t(report, options, "stop");
     Status s = server->stop();
     if (s.is_ok())
       t.pass("mariadbd shut down");

@@ -31,10 +31,7 @@ Result<VerifyReport> verify_pg_base(repo::Repository& repo, const repo::Snapshot
     return Status(ErrorCode::kInvalidArgument, "verify-restore of a base backup needs a restore_command");
   VerifyReport report;
   report.kind = snapshot.kind;
-  auto emit = [&](VerifyStep step) {
-    if (options.on_step) options.on_step(step);
-    report.steps.push_back(std::move(step));
-  };
+  auto emit = [&](VerifyStep step) { add_step(report, options, std::move(step)); };
   auto timed = [](auto&& fn) {
     auto t0 = std::chrono::steady_clock::now();
     VerifyStep step = fn();
@@ -42,10 +39,7 @@ Result<VerifyReport> verify_pg_base(repo::Repository& repo, const repo::Snapshot
     return step;
   };
 
-  std::string root = options.scratch_root;
-  if (root.empty()) root = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
-  std::string dir = root + "/lifeboat-verify-XXXXXX";
-  if (!::mkdtemp(dir.data())) return Status(ErrorCode::kIo, "unable to create a scratch directory in " + root);
+  LB_ASSIGN_OR_RETURN(std::string dir, make_scratch_dir(options.scratch_root, "lifeboat-verify-pg-"));
   ::chmod(dir.c_str(), 0755);  // the server's user reaches its socket and data directory
   std::string pgdata = dir + "/data";
   LB_ASSIGN_OR_RETURN(int port, pg::free_tcp_port());

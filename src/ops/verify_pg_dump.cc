@@ -168,10 +168,7 @@ Result<VerifyReport> verify_pg_dump(repo::Repository& repo, const repo::Snapshot
   LB_ASSIGN_OR_RETURN(PgDumpSource source, PgDumpSource::from_json(snapshot.source_json));
   VerifyReport report;
   report.kind = snapshot.kind;
-  auto emit = [&](VerifyStep step) {
-    if (options.on_step) options.on_step(step);
-    report.steps.push_back(std::move(step));
-  };
+  auto emit = [&](VerifyStep step) { add_step(report, options, std::move(step)); };
 
   // start: a server at least as new as the one dumped, and a pg_restore
   // that reads what pg_dump wrote (the server's own, else PATH's).

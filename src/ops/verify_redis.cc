@@ -30,42 +30,6 @@ namespace redis = sources::redis;
 
 namespace {
 
-// Times a step and adds it to the report (and to the caller's progress)
-// when it passes or fails.
-class StepTimer {
- public:
-  StepTimer(VerifyReport& report, const VerifyOptions& options, std::string name)
-      : report_(report), options_(options) {
-    step_.name = std::move(name);
-  }
-  void pass(std::string detail) { finish(true, std::move(detail)); }
-  void fail(std::string detail) { finish(false, std::move(detail)); }
-
- private:
-  void finish(bool ok, std::string detail) {
-    step_.passed = ok;
-    step_.detail = std::move(detail);
-    step_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    if (options_.on_step) options_.on_step(step_);
-    report_.steps.push_back(std::move(step_));
-  }
-  VerifyReport& report_;
-  const VerifyOptions& options_;
-  VerifyStep step_;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-};
-
-Result<std::string> make_scratch_dir(const std::string& root_option, const char* prefix) {
-  std::string root = root_option;
-  if (root.empty()) {
-    const char* t = std::getenv("TMPDIR");
-    root = t && *t ? t : "/tmp";
-  }
-  std::string tmpl = root + "/" + prefix + "XXXXXX";
-  if (!::mkdtemp(tmpl.data())) return posix_error(errno, "unable to create a scratch directory in " + root);
-  return tmpl;
-}
-
 struct Expected {
   uint64_t keys = 0;
   uint64_t expires = 0;
@@ -107,7 +71,7 @@ Result<VerifyReport> verify_redis(repo::Repository& repo, const repo::Snapshot& 
   std::unique_ptr<redis::ScratchRedis> server;
   bool ok = true;
   {
-    StepTimer t(report, options, "restore");
+    VerifyStepTimer t(report, options, "restore");
     uint64_t bytes = 0;
     Status s = write_snapshot_file(repo, snapshot, "/dump.rdb", dir + "/dump.rdb", &bytes);
     if (s.is_ok()) {
@@ -118,7 +82,7 @@ Result<VerifyReport> verify_redis(repo::Repository& repo, const repo::Snapshot& 
     }
   }
   if (ok) {
-    StepTimer t(report, options, "start");
+    VerifyStepTimer t(report, options, "start");
     int databases = 16;
     for (const auto& [db, e] : expected) databases = std::max(databases, db + 1);
     auto started = redis::ScratchRedis::start(dir, databases);
@@ -136,7 +100,7 @@ Result<VerifyReport> verify_redis(repo::Repository& repo, const repo::Snapshot& 
   if (ok) {
     auto c = redis::RedisClient::connect(server->endpoint(), "", 30000);
     if (!c.is_ok()) {
-      StepTimer t(report, options, "counts");
+      VerifyStepTimer t(report, options, "counts");
       t.fail(c.status().message());
       ok = false;
     } else {
@@ -144,7 +108,7 @@ Result<VerifyReport> verify_redis(repo::Repository& repo, const repo::Snapshot& 
     }
   }
   if (ok) {
-    StepTimer t(report, options, "counts");
+    VerifyStepTimer t(report, options, "counts");
     auto info = client->info("keyspace");
     if (!info.is_ok()) {
       t.fail(info.status().message());
@@ -177,7 +141,7 @@ Result<VerifyReport> verify_redis(repo::Repository& repo, const repo::Snapshot& 
   }
   for (const auto& a : options.assertions) {
     if (!ok) break;
-    StepTimer t(report, options, "assert: " + a.query);
+    VerifyStepTimer t(report, options, "assert: " + a.query);
     std::vector<std::string> args;
     if (!redis::split_redis_args(a.query, args) || args.empty()) {
       t.fail("the command does not parse (unbalanced quotes?)");
@@ -203,7 +167,7 @@ Result<VerifyReport> verify_redis(repo::Repository& repo, const repo::Snapshot& 
   }
   client.reset();
   if (server) {
-    StepTimer t(report, options, "stop");
+    VerifyStepTimer t(report, options, "stop");
     Status s = server->stop();
     if (s.is_ok())
       t.pass("redis-server shut down");

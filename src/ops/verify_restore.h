@@ -5,6 +5,7 @@
 // each step with its time. The runbooks' weekly restore test as one call.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <utility>
@@ -70,6 +71,29 @@ Result<VerifyReport> verify_redis(repo::Repository& repo, const repo::Snapshot& 
                                   const VerifyOptions& options, const OpContext& ctx);        // "redis"
 Result<VerifyReport> verify_mysql_dump(repo::Repository& repo, const repo::Snapshot& snapshot,
                                        const VerifyOptions& options, const OpContext& ctx);   // "mysql-dump"
+
+// Shared by the verifiers: adds a finished step to the report and passes it
+// to options.on_step (progress).
+void add_step(VerifyReport& report, const VerifyOptions& options, VerifyStep step);
+
+// Times a step from its construction until pass() or fail(), which add it.
+class VerifyStepTimer {
+ public:
+  VerifyStepTimer(VerifyReport& report, const VerifyOptions& options, std::string name);
+  void pass(std::string detail) { finish(true, std::move(detail)); }
+  void fail(std::string detail) { finish(false, std::move(detail)); }
+
+ private:
+  void finish(bool ok, std::string detail);
+  VerifyReport& report_;
+  const VerifyOptions& options_;
+  VerifyStep step_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// A new directory `<prefix>XXXXXX` for a scratch instance, under
+// `scratch_root` ($TMPDIR or /tmp when empty).
+Result<std::string> make_scratch_dir(const std::string& scratch_root, const char* prefix);
 
 // Evaluates `expect` against a single result value (exposed for tests).
 Result<bool> expectation_holds(std::string_view expect, std::string_view value);
