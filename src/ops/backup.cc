@@ -21,6 +21,7 @@
 
 #include "chunk/fastcdc.h"
 #include "ops/content.h"
+#include "ops/snapshot_builder.h"
 #include "repo/blob_saver.h"
 #include "sources/fs/exclude.h"
 #include "sources/fs/file_cache.h"
@@ -443,25 +444,15 @@ Result<BackupResult> Archiver::archive() {
     std::unique_lock lock(mu_);
     if (!root_tree_ && saver_status.is_ok()) return Status(ErrorCode::kInternal, "backup: root tree was not built");
   }
-  Status finished = saver_->finish();
-  if (finished.code() == ErrorCode::kNoSpace)
-    return finished.with_context(
-        "backup failed, the repository's storage is full (free space there and run the backup again; what was "
-        "stored is kept and reused)");
-  if (!finished.is_ok()) return finished.with_context("backup failed");
+  LB_RETURN_IF_ERROR(finish_saving(*saver_));
 
   int64_t end_ns = repo_->clock().now_ns();
-  repo::Snapshot snap;
+  repo::Snapshot snap = new_snapshot(ctx_, saver_->stats());
   snap.time_ns = options_.time_ns.value_or(start_ns_);
-  snap.hostname = ctx_.hostname;
-  snap.username = ctx_.username;
-  snap.uid = ctx_.uid;
-  snap.gid = ctx_.gid;
   snap.paths = targets_;
   snap.tags = options_.tags;
   snap.excludes = excludes_.patterns();
   snap.tree = *root_tree_;
-  snap.program_version = LIFEBOAT_VERSION;
   auto& m = snap.summary;
   m.files_new = files_new_;
   m.files_changed = files_changed_;
@@ -469,34 +460,13 @@ Result<BackupResult> Archiver::archive() {
   m.dirs_new = dirs_new_;
   m.dirs_changed = dirs_changed_;
   m.dirs_unmodified = dirs_unmodified_;
-  m.data_blobs = saver_->stats().data_blobs;
-  m.tree_blobs = saver_->stats().tree_blobs;
-  m.data_added = saver_->stats().packed_bytes;
-  m.data_added_raw = saver_->stats().raw_bytes;
   m.total_files_processed = files_total_;
   m.total_dirs_processed = dirs_total_;
   m.total_bytes_processed = bytes_total_;
   m.errors = warnings_.size();
   m.backup_start_ns = start_ns_;
   m.backup_end_ns = end_ns;
-  // The parent: the newest earlier snapshot of the same host and paths
-  // (none under a write-only key, which cannot read snapshots).
-  if (auto snaps = repo_->keys().write_only() ? Result<std::vector<repo::Snapshot>>(std::vector<repo::Snapshot>{})
-                                              : repo_->load_snapshots();
-      snaps.is_ok()) {
-    for (auto it = snaps->rbegin(); it != snaps->rend(); ++it)
-      if (it->hostname == snap.hostname && it->paths == snap.paths) {
-        snap.parent = it->id;
-        break;
-      }
-  }
-  // Prune keeps condemned data only while the operations it saw running are;
-  // a lock that was lost (stale, or removed by unlock) protects nothing.
-  Status held = lock->verify();
-  if (!held.is_ok())
-    return held.with_context("no snapshot was written, as data it references may have been pruned meanwhile (the "
-                             "data stored is kept; run the backup again)");
-  LB_RETURN_IF_ERROR(repo_->save_snapshot(snap));
+  LB_RETURN_IF_ERROR(save_new_snapshot(*repo_, *lock, snap));
   Status audited = audit(*repo_, ctx_, "backup", Status::ok(), {snap.id.hex()},
                          fmt::format("{} files, {} bytes added{}", m.total_files_processed, m.data_added,
                                      warnings_.empty() ? "" : fmt::format(", {} unreadable", warnings_.size())));

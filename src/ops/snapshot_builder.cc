@@ -16,6 +16,49 @@ using repo::Id;
 using repo::Node;
 using repo::NodeType;
 
+Status finish_saving(repo::BlobSaver& saver) {
+  Status finished = saver.finish();
+  if (finished.code() == ErrorCode::kNoSpace)
+    return finished.with_context("backup failed, the repository's storage is full (free space there and run the "
+                                 "backup again; what was stored is kept and reused)");
+  if (!finished.is_ok()) return finished.with_context("backup failed");
+  return Status::ok();
+}
+
+repo::Snapshot new_snapshot(const OpContext& ctx, const repo::SaverStats& stats) {
+  repo::Snapshot snap;
+  snap.hostname = ctx.hostname;
+  snap.username = ctx.username;
+  snap.uid = ctx.uid;
+  snap.gid = ctx.gid;
+  snap.program_version = LIFEBOAT_VERSION;
+  auto& m = snap.summary;
+  m.data_blobs = stats.data_blobs;
+  m.tree_blobs = stats.tree_blobs;
+  m.data_added = stats.packed_bytes;
+  m.data_added_raw = stats.raw_bytes;
+  return snap;
+}
+
+Status save_new_snapshot(repo::Repository& repo, repo::RepoLock& lock, repo::Snapshot& snap) {
+  if (!repo.keys().write_only()) {
+    if (auto snaps = repo.load_snapshots(); snaps.is_ok()) {
+      for (auto it = snaps->rbegin(); it != snaps->rend(); ++it)
+        if (it->hostname == snap.hostname && it->paths == snap.paths && it->kind == snap.kind) {
+          snap.parent = it->id;
+          break;
+        }
+    }
+  }
+  // Prune keeps condemned data only while the operations it saw running are;
+  // a lock that was lost (stale, or removed by unlock) protects nothing.
+  Status held = lock.verify();
+  if (!held.is_ok())
+    return held.with_context("no snapshot was written, as data it references may have been pruned meanwhile (the "
+                             "data stored is kept; run the backup again)");
+  return repo.save_snapshot(snap);
+}
+
 Result<std::pair<std::string, std::string>> split_entry_path(std::string_view path) {
   auto bad = [&] {
     return Status(ErrorCode::kInvalidArgument,
@@ -197,54 +240,27 @@ Result<repo::Snapshot> SnapshotBuilder::commit(const SnapshotInfo& info) {
     std::string parent = slash == std::string::npos ? "" : path.substr(0, slash);
     dirs_[parent][slash == std::string::npos ? path : path.substr(slash + 1)].subtree = id;
   }
-  Status finished = saver_->finish();
+  Status finished = finish_saving(*saver_);
   if (!finished.is_ok()) {
     abort();
-    if (finished.code() == ErrorCode::kNoSpace)
-      return finished.with_context("backup failed, the repository's storage is full (free space there and run "
-                                   "the backup again; what was stored is kept and reused)");
-    return finished.with_context("backup failed");
+    return finished;
   }
-  repo::Snapshot snap;
+  repo::Snapshot snap = new_snapshot(ctx_, saver_->stats());
   snap.time_ns = info.time_ns.value_or(start_ns_);
-  snap.hostname = ctx_.hostname;
-  snap.username = ctx_.username;
-  snap.uid = ctx_.uid;
-  snap.gid = ctx_.gid;
   snap.kind = info.kind;
   snap.paths = info.paths;
   snap.tags = info.tags;
   snap.tree = root;
-  snap.program_version = LIFEBOAT_VERSION;
   snap.source_json = info.source_json;
   auto& m = snap.summary;
   m.files_new = files_;
   m.dirs_new = dirs_.size() - 1;
-  m.data_blobs = saver_->stats().data_blobs;
-  m.tree_blobs = saver_->stats().tree_blobs;
-  m.data_added = saver_->stats().packed_bytes;
-  m.data_added_raw = saver_->stats().raw_bytes;
   m.total_files_processed = files_;
   m.total_dirs_processed = dirs_.size() - 1;
   m.total_bytes_processed = bytes_;
   m.backup_start_ns = start_ns_;
   m.backup_end_ns = repo_.clock().now_ns();
-  if (!repo_.keys().write_only()) {
-    if (auto snaps = repo_.load_snapshots(); snaps.is_ok()) {
-      for (auto it = snaps->rbegin(); it != snaps->rend(); ++it)
-        if (it->hostname == snap.hostname && it->paths == snap.paths && it->kind == snap.kind) {
-          snap.parent = it->id;
-          break;
-        }
-    }
-  }
-  Status held = lock_->verify();
-  if (!held.is_ok()) {
-    abort();
-    return held.with_context("no snapshot was written, as data it references may have been pruned meanwhile (the "
-                             "data stored is kept; run the backup again)");
-  }
-  Status saved = repo_.save_snapshot(snap);
+  Status saved = save_new_snapshot(repo_, *lock_, snap);
   if (!saved.is_ok()) {
     abort();
     return saved;

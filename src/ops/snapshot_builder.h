@@ -98,6 +98,16 @@ class SnapshotBuilder {
   bool done_ = false;
 };
 
+// The steps every backup ends with, a file walk's or a stream's:
+// The saver's last packs and index written; an error worded for the user.
+Status finish_saving(repo::BlobSaver& saver);
+// A new snapshot: who made it (ctx), the program, the saver's counts.
+repo::Snapshot new_snapshot(const OpContext& ctx, const repo::SaverStats& stats);
+// Sets the parent (the newest earlier snapshot of the same host, paths and
+// kind; none under a write-only key, which cannot read snapshots), checks
+// that the lock still holds, and writes the snapshot.
+Status save_new_snapshot(repo::Repository& repo, repo::RepoLock& lock, repo::Snapshot& snap);
+
 // Splits "a/b/c" into ("a/b", "c"); rejects empty, absolute, "." and ".."
 // components.
 Result<std::pair<std::string, std::string>> split_entry_path(std::string_view path);
