@@ -69,12 +69,11 @@ bool empty_dir(const std::string& path, bool* exists) {
 Status append_file(const std::string& path, const std::string& text, uid_t uid, gid_t gid) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return posix_error(errno, "unable to write " + path);
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  int e = errno;
+  Status wrote = write_all(fd, as_bytes(text), path);
+  if (wrote.is_ok() && ::fsync(fd) != 0) wrote = posix_error(errno, "unable to write " + path);
   if (::geteuid() == 0) (void)::fchown(fd, uid, gid);
   ::close(fd);
-  if (!ok) return posix_error(e, "unable to write " + path);
-  return Status::ok();
+  return wrote;
 }
 
 std::string bindir_for(const PgRestoreOptions& o, int version_num) {

@@ -19,19 +19,6 @@ namespace lifeboat::ops {
 
 namespace {
 
-Status write_all(int fd, ByteSpan data, const std::string& where) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return posix_error(errno, "unable to write " + where);
-    }
-    done += static_cast<size_t>(n);
-  }
-  return Status::ok();
-}
-
 Status sync_dir(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return posix_error(errno, "unable to open " + dir);

@@ -184,20 +184,13 @@ Status wal_fetch(const repo::Repository& repo, const WalFetchOptions& o) {
   std::string tmp = o.dest + ".lifeboat-tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return posix_error(errno, "unable to write " + tmp);
-  size_t done = 0;
-  while (done < data->size()) {
-    ssize_t n = ::write(fd, data->data() + done, data->size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return posix_error(e, "unable to write " + tmp);
-    }
-    done += static_cast<size_t>(n);
-  }
+  Status wrote = write_all(fd, *data, tmp);
   // PostgreSQL fsyncs what restore_command wrote itself when it needs to.
   ::close(fd);
+  if (!wrote.is_ok()) {
+    ::unlink(tmp.c_str());
+    return wrote;
+  }
   if (::rename(tmp.c_str(), o.dest.c_str()) != 0) {
     int e = errno;
     ::unlink(tmp.c_str());
@@ -304,9 +297,10 @@ Status write_status(const std::string& path, const std::string& text) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return posix_error(errno, "unable to write " + tmp);
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  Status wrote = write_all(fd, as_bytes(text), tmp);
   ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) return posix_error(errno, "unable to write " + path);
+  if (!wrote.is_ok()) return wrote;
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return posix_error(errno, "unable to write " + path);
   return Status::ok();
 }
 

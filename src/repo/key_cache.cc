@@ -82,16 +82,14 @@ Status save_key_cache(const std::string& cache_file, const Repository& repo, std
   std::string tmp = cache_file + fmt::format(".tmp{}", ::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return posix_error(errno, "unable to write the key cache " + tmp);
-  bool ok = ::fchmod(fd, 0600) == 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  int err = errno;
+  Status wrote = ::fchmod(fd, 0600) == 0 ? write_all(fd, as_bytes(text), "the key cache " + tmp)
+                                         : posix_error(errno, "unable to protect the key cache " + tmp);
+  if (wrote.is_ok() && ::fsync(fd) != 0) wrote = posix_error(errno, "unable to write the key cache " + tmp);
   ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), cache_file.c_str()) != 0) {
-    if (ok) err = errno;
-    ::unlink(tmp.c_str());
-    return posix_error(err, "unable to write the key cache " + cache_file);
-  }
-  return Status::ok();
+  if (wrote.is_ok() && ::rename(tmp.c_str(), cache_file.c_str()) != 0)
+    wrote = posix_error(errno, "unable to write the key cache " + cache_file);
+  if (!wrote.is_ok()) ::unlink(tmp.c_str());
+  return wrote;
 }
 
 }  // namespace lifeboat::repo

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace lifeboat {
 
@@ -37,6 +38,19 @@ Status make_dirs(const std::string& path, unsigned mode) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return posix_error(errno, "unable to create directory " + path);
   if (!S_ISDIR(st.st_mode)) return posix_error(ENOTDIR, "unable to create directory " + path);
+  return Status::ok();
+}
+
+Status write_all(int fd, ByteSpan data, const std::string& what) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return posix_error(errno, "unable to write " + what);
+    }
+    done += static_cast<size_t>(n);
+  }
   return Status::ok();
 }
 

@@ -120,6 +120,8 @@ nlohmann::json saved_snapshot_json(const repo::Snapshot& snapshot);
 int fail(const Status& status);
 void print_warning(const std::string& message);
 bool stdout_is_terminal();
+// Whether a progress line belongs on stdout: a terminal, without --quiet/--json.
+bool show_progress(const Globals& g);
 
 std::string mode_string(const repo::Node& node);
 

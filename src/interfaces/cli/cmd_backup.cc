@@ -75,14 +75,10 @@ int run_stream_backup(Globals& g, const BackupArgs& a) {
   if (!a.host.empty()) ctx.hostname = a.host;
   auto repo = open_repository(g);
   if (!repo.is_ok()) return fail(repo.status());
-  std::atomic<uint64_t> bytes{0};
-  o.bytes_done = &bytes;
-  bool show = stdout_is_terminal() && !g.quiet && !g.json;
-  ProgressLine line(show, [&](double elapsed) {
-    return fmt::format("[{}] {}", format_clock(elapsed), rate_and_eta(bytes, 0, false, elapsed));
+  auto r = with_stream_progress(show_progress(g), "", [&](std::atomic<uint64_t>* bytes) {
+    o.bytes_done = bytes;
+    return ops::backup_stream(**repo, o, ctx);
   });
-  auto r = ops::backup_stream(**repo, o, ctx);
-  line.stop();
   if (!r.is_ok()) return fail(r.status());
   print_summary(g, *r);
   return kExitOk;

@@ -21,18 +21,6 @@ struct DumpArgs {
   ops::SnapshotFilter filter;
 };
 
-Status write_all(int fd, ByteSpan data, const std::string& where) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return posix_error(errno, "unable to write " + where);
-    }
-    done += static_cast<size_t>(n);
-  }
-  return Status::ok();
-}
 }  // namespace
 
 void add_dump_command(CLI::App& app, Globals& g) {

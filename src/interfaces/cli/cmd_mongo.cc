@@ -68,14 +68,10 @@ int run_dump(Globals& g, const MongoDumpArgs& a) {
   if (!a.hostname.empty()) ctx.hostname = a.hostname;
   auto repo = open_repository(g);
   if (!repo.is_ok()) return fail(repo.status());
-  std::atomic<uint64_t> bytes{0};
-  o.bytes_done = &bytes;
-  bool show = stdout_is_terminal() && !g.quiet && !g.json;
-  ProgressLine line(show, [&](double elapsed) {
-    return fmt::format("[{}] archive {}", format_clock(elapsed), rate_and_eta(bytes, 0, false, elapsed));
+  auto r = with_stream_progress(show_progress(g), "archive ", [&](std::atomic<uint64_t>* bytes) {
+    o.bytes_done = bytes;
+    return ops::mongo_dump(**repo, o, ctx);
   });
-  auto r = ops::mongo_dump(**repo, o, ctx);
-  line.stop();
   if (!r.is_ok()) return fail(r.status());
   const auto& s = r->snapshot;
   const auto& m = s.summary;

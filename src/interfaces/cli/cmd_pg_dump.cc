@@ -65,14 +65,10 @@ int run_pg_dump(Globals& g, const PgDumpArgs& a) {
   if (!a.host.empty()) ctx.hostname = a.host;
   auto repo = open_repository(g);
   if (!repo.is_ok()) return fail(repo.status());
-  std::atomic<uint64_t> bytes{0};
-  o.bytes_done = &bytes;
-  bool show = stdout_is_terminal() && !g.quiet && !g.json;
-  ProgressLine line(show, [&](double elapsed) {
-    return fmt::format("[{}] pg_dump: {}", format_clock(elapsed), rate_and_eta(bytes, 0, false, elapsed));
+  auto r = with_stream_progress(show_progress(g), "pg_dump: ", [&](std::atomic<uint64_t>* bytes) {
+    o.bytes_done = bytes;
+    return ops::pg_dump_backup(**repo, o, ctx);
   });
-  auto r = ops::pg_dump_backup(**repo, o, ctx);
-  line.stop();
   if (!r.is_ok()) return fail(r.status());
   const auto& s = r->snapshot;
   const auto& src = r->source;
@@ -119,19 +115,6 @@ struct RestoreDumpArgs {
   std::string spool_dir;
 };
 
-Status write_all(int fd, std::string_view data, const std::string& where) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return posix_error(errno, "unable to write " + where);
-    }
-    done += static_cast<size_t>(n);
-  }
-  return Status::ok();
-}
-
 int run_csv(Globals& g, const RestoreDumpArgs& a, repo::Repository& repo, const repo::Snapshot& snap,
             const ops::OpContext& ctx) {
   ops::PgCsvOptions o;
@@ -146,7 +129,7 @@ int run_csv(Globals& g, const RestoreDumpArgs& a, repo::Repository& repo, const 
     if (fd < 0) return fail(posix_error(errno, "unable to create " + a.target + " (it must not exist)"));
     where = a.target;
   }
-  auto r = ops::pg_dump_csv(repo, snap, o, [&](std::string_view d) { return write_all(fd, d, where); }, ctx);
+  auto r = ops::pg_dump_csv(repo, snap, o, [&](std::string_view d) { return write_all(fd, as_bytes(d), where); }, ctx);
   Status s = r.status();
   if (!a.target.empty()) {
     if (s.is_ok() && ::fsync(fd) != 0) s = posix_error(errno, "unable to write " + where);

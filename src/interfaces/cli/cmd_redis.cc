@@ -65,14 +65,10 @@ int run_redis_backup(Globals& g, const RedisBackupArgs& a) {
   if (!a.host.empty()) ctx.hostname = a.host;
   auto repo = open_repository(g);
   if (!repo.is_ok()) return fail(repo.status());
-  std::atomic<uint64_t> bytes{0};
-  o.bytes_done = &bytes;
-  bool show = stdout_is_terminal() && !g.quiet && !g.json;
-  ProgressLine line(show, [&](double elapsed) {
-    return fmt::format("[{}] RDB {}", format_clock(elapsed), rate_and_eta(bytes, 0, false, elapsed));
+  auto r = with_stream_progress(show_progress(g), "RDB ", [&](std::atomic<uint64_t>* bytes) {
+    o.bytes_done = bytes;
+    return ops::redis_backup(**repo, o, ctx);
   });
-  auto r = ops::redis_backup(**repo, o, ctx);
-  line.stop();
   if (!r.is_ok()) return fail(r.status());
   const auto& s = r->snapshot;
   const auto& m = s.summary;

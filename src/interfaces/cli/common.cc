@@ -245,6 +245,8 @@ void print_warning(const std::string& message) { fmt::print(stderr, "lifeboat: w
 
 bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
 
+bool show_progress(const Globals& g) { return stdout_is_terminal() && !g.quiet && !g.json; }
+
 std::string mode_string(const repo::Node& n) {
   std::string s = "?---------";
   switch (n.type) {
