@@ -94,7 +94,7 @@ Result<ForgetResult> forget(repo::Repository& repo, const ForgetOptions& options
   }
   result.removed = std::move(done);
   for (uint64_t id : clusters) {
-    auto expired = expire_wal(repo, id, false, wal_locked_after);
+    auto expired = expire_wal(repo, id, wal_locked_after);
     if (!expired.is_ok()) {
       result.errors.push_back(expired.status().message());
       continue;

@@ -1,5 +1,7 @@
 #include "ops/pg_basebackup.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -133,6 +135,21 @@ Result<PgBaseInfo> pg_base_info(const repo::Snapshot& s) {
     return bad();
   }
   return i;
+}
+
+Result<std::vector<std::pair<repo::Snapshot, PgBaseInfo>>> pg_base_backups(const repo::Repository& repo,
+                                                                           std::optional<uint64_t> system_id) {
+  LB_ASSIGN_OR_RETURN(auto snaps, repo.load_snapshots());
+  std::vector<std::pair<repo::Snapshot, PgBaseInfo>> out;
+  for (auto& s : snaps) {
+    if (s.kind != "postgres-base") continue;
+    auto info = pg_base_info(s);
+    if (!info.is_ok()) continue;
+    if (system_id && info->system_id != *system_id) continue;
+    out.emplace_back(std::move(s), std::move(*info));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second.stop_lsn < b.second.stop_lsn; });
+  return out;
 }
 
 }  // namespace lifeboat::ops

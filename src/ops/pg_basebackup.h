@@ -58,4 +58,9 @@ struct PgBaseInfo {
 };
 Result<PgBaseInfo> pg_base_info(const repo::Snapshot& snapshot);
 
+// The base backups of the repository (kind postgres-base), oldest (by stop
+// LSN) first, of one cluster when system_id is given.
+Result<std::vector<std::pair<repo::Snapshot, PgBaseInfo>>> pg_base_backups(const repo::Repository& repo,
+                                                                           std::optional<uint64_t> system_id);
+
 }  // namespace lifeboat::ops

@@ -109,21 +109,6 @@ Result<std::string> cluster_state(const std::string& bindir, const std::string& 
 
 }  // namespace
 
-Result<std::vector<std::pair<repo::Snapshot, PgBaseInfo>>> pg_base_backups(const repo::Repository& repo,
-                                                                           std::optional<uint64_t> system_id) {
-  LB_ASSIGN_OR_RETURN(auto snaps, repo.load_snapshots());
-  std::vector<std::pair<repo::Snapshot, PgBaseInfo>> out;
-  for (auto& s : snaps) {
-    if (s.kind != "postgres-base") continue;
-    auto info = pg_base_info(s);
-    if (!info.is_ok()) continue;
-    if (system_id && info->system_id != *system_id) continue;
-    out.emplace_back(std::move(s), std::move(*info));
-  }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second.stop_lsn < b.second.stop_lsn; });
-  return out;
-}
-
 Result<PgRestoreResult> pg_restore(repo::Repository& repo, const PgRestoreOptions& o, const OpContext& ctx) {
   int targets = (o.target_time_ns ? 1 : 0) + (!o.target_lsn.empty() ? 1 : 0) + (!o.target_xid.empty() ? 1 : 0);
   if (targets > 1)

@@ -64,9 +64,4 @@ Result<double> pg_recover(const std::string& pgdata, const PgRestoreOptions& opt
 // Stops the server on `pgdata` (fast shutdown), as its owner.
 Status pg_stop(const std::string& pgdata, const PgRestoreOptions& options, int pg_version_num);
 
-// The base backups of the repository (kind postgres-base), oldest first,
-// of one cluster when system_id is given.
-Result<std::vector<std::pair<repo::Snapshot, PgBaseInfo>>> pg_base_backups(const repo::Repository& repo,
-                                                                           std::optional<uint64_t> system_id);
-
 }  // namespace lifeboat::ops

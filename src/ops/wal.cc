@@ -212,22 +212,19 @@ Result<std::vector<WalFile>> list_wal(const repo::Repository& repo, uint64_t sys
   return out;
 }
 
-Result<WalExpiry> expire_wal(repo::Repository& repo, uint64_t system_id, bool dry_run, int64_t keep_after_ns) {
+Result<WalExpiry> expire_wal(repo::Repository& repo, uint64_t system_id, int64_t keep_after_ns) {
   WalExpiry e;
-  LB_ASSIGN_OR_RETURN(auto snaps, repo.load_snapshots());
+  LB_ASSIGN_OR_RETURN(auto bases, pg_base_backups(repo, system_id));
   std::optional<uint64_t> oldest;  // segment number
   uint64_t seg_size = 16 << 20;
-  for (const auto& s : snaps) {
-    if (s.kind != "postgres-base") continue;
-    auto info = pg_base_info(s);
-    if (!info.is_ok() || info->system_id != system_id) continue;
-    auto start = pg::parse_wal_name(info->start_wal);
+  for (const auto& [snap, info] : bases) {
+    auto start = pg::parse_wal_name(info.start_wal);
     if (!start) continue;
-    seg_size = info->wal_segment_size;
+    seg_size = info.wal_segment_size;
     uint64_t segno = pg::segno_of(*start, seg_size);
     if (!oldest || segno < *oldest) {
       oldest = segno;
-      e.oldest_kept = info->start_wal;
+      e.oldest_kept = info.start_wal;
     }
   }
   if (!oldest) return e;
@@ -237,10 +234,8 @@ Result<WalExpiry> expire_wal(repo::Repository& repo, uint64_t system_id, bool dr
     if (!n || n->kind == pg::WalKind::kHistory) continue;
     if (pg::segno_of(*n, seg_size) >= *oldest) continue;
     if (keep_after_ns && w.mtime_ns > keep_after_ns) continue;
-    if (!dry_run) {
-      Status s = repo.remove(wal_prefix(system_id) + w.name);
-      if (!s.is_ok() && s.code() != ErrorCode::kNotFound) return s.with_context("unable to remove " + w.name);
-    }
+    Status s = repo.remove(wal_prefix(system_id) + w.name);
+    if (!s.is_ok() && s.code() != ErrorCode::kNotFound) return s.with_context("unable to remove " + w.name);
     e.files++;
     e.bytes += w.stored;
   }

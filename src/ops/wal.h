@@ -72,7 +72,7 @@ struct WalExpiry {
   uint64_t bytes = 0;
   std::string oldest_kept;  // the first segment still needed
 };
-Result<WalExpiry> expire_wal(repo::Repository& repo, uint64_t system_id, bool dry_run, int64_t keep_after_ns = 0);
+Result<WalExpiry> expire_wal(repo::Repository& repo, uint64_t system_id, int64_t keep_after_ns = 0);
 
 // Reads and authenticates one archived file (for wal-fetch, checks, tests).
 Result<Bytes> read_wal(const repo::Repository& repo, uint64_t system_id, const std::string& name);
