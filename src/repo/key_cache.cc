@@ -31,7 +31,7 @@ Status no_cache(std::string why) { return Status(ErrorCode::kNotFound, std::move
 }  // namespace
 
 Result<std::unique_ptr<Repository>> open_from_key_cache(const std::string& cache_file,
-                                                        std::unique_ptr<storage::Backend> backend,
+                                                        std::unique_ptr<storage::Backend>& backend,
                                                         std::string_view password, const Clock& clock) {
   int fd = ::open(cache_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return no_cache("no key cache");

@@ -24,11 +24,13 @@
 
 namespace lifeboat::repo {
 
-// Opens `location` through the cache file; kNotFound when there is no
-// usable cache (absent, for another passphrase or repository, unsafe
-// permissions, revoked key), so the caller opens with the passphrase.
+// Opens the repository on `backend` through the cache file; kNotFound when
+// there is no usable cache (absent, for another passphrase or repository,
+// unsafe permissions, revoked key), so the caller opens with the
+// passphrase. `backend` is taken only once a cache is found and tried; it
+// is left to the caller otherwise.
 Result<std::unique_ptr<Repository>> open_from_key_cache(const std::string& cache_file,
-                                                        std::unique_ptr<storage::Backend> backend,
+                                                        std::unique_ptr<storage::Backend>& backend,
                                                         std::string_view password, const Clock& clock);
 
 // Writes (atomically replaces) the cache file for an open repository.

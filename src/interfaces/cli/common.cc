@@ -197,9 +197,12 @@ Result<std::unique_ptr<repo::Repository>> open_repository_with_key_cache(const G
   auto digest = crypto::sha256(as_bytes(location));
   std::string file = root + "/keys/" + hex_encode(ByteSpan(digest.data(), digest.size())) + ".json";
   LB_ASSIGN_OR_RETURN(auto backend, storage::open_backend(location));
-  auto cached = repo::open_from_key_cache(file, std::move(backend), password, SystemClock::instance());
+  auto cached = repo::open_from_key_cache(file, backend, password, SystemClock::instance());
   if (cached.is_ok() || cached.status().code() != ErrorCode::kNotFound) return cached;
-  LB_ASSIGN_OR_RETURN(auto repo, repo::Repository::open(location, password, SystemClock::instance()));
+  if (!backend) {  // a revoked cache took it
+    LB_ASSIGN_OR_RETURN(backend, storage::open_backend(location));
+  }
+  LB_ASSIGN_OR_RETURN(auto repo, repo::Repository::open(std::move(backend), password, SystemClock::instance()));
   (void)repo::save_key_cache(file, *repo, password);  // next time, if the cache can be written
   return repo;
 }
