@@ -124,13 +124,21 @@ Status SnapshotBuilder::insert(std::string_view path, Node node) {
   LB_ASSIGN_OR_RETURN(auto parts, split_entry_path(path));
   std::lock_guard lock(mu_);
   // Create the missing parents, each recorded in its own parent.
+  // (A directory is known once its parent lists it: "a/b/c" makes "a/b"
+  // and "a" too, each listed in its own parent.)
   std::string dir = parts.first;
-  while (!dir.empty() && !dirs_.count(dir)) {
-    dirs_[dir];
+  while (!dir.empty()) {
     auto slash = dir.rfind('/');
     std::string parent = slash == std::string::npos ? "" : dir.substr(0, slash);
     std::string name = slash == std::string::npos ? dir : dir.substr(slash + 1);
-    dirs_[parent].emplace(name, dir_node(name));
+    auto& siblings = dirs_[parent];
+    if (auto it = siblings.find(name); it != siblings.end()) {
+      if (it->second.type != NodeType::kDir)
+        return Status(ErrorCode::kAlreadyExists, fmt::format("\"{}\" is added both as a file and as a directory", dir));
+      break;
+    }
+    dirs_[dir];
+    siblings.emplace(name, dir_node(name));
     dir = parent;
   }
   auto& entries = dirs_[parts.first];
