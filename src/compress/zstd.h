@@ -21,4 +21,11 @@ size_t zstd_compress_into(ByteSpan input, int level, MutableByteSpan out);
 // kCorrupt if the frame is malformed or decompresses to another size.
 Status zstd_decompress(ByteSpan input, size_t raw_size, Bytes& out);
 
+// The same against a reference: `prefix` (an earlier version of the data)
+// is taken as content that precedes `input`, so what the two share costs
+// a few bytes of back-reference (zstd's "raw content prefix", as
+// `zstd --patch-from`). Decompressing needs the very same prefix.
+size_t zstd_compress_with_prefix(ByteSpan input, ByteSpan prefix, int level, MutableByteSpan out);
+Status zstd_decompress_with_prefix(ByteSpan input, ByteSpan prefix, size_t raw_size, Bytes& out);
+
 }  // namespace lifeboat::compress

@@ -16,6 +16,28 @@ Bytes compressible(size_t n) {
   return b;
 }
 
+TEST(Zstd, PrefixCompressesWhatItSharesAndIsNeededToDecompress) {
+  Bytes base = lifeboat::testing::splitmix_bytes(7, 64 << 10);
+  Bytes next = base;
+  for (size_t i = 0; i < next.size(); i += 8192) next[i] ^= 1;
+  Bytes out(zstd_compress_bound(next.size()));
+  size_t n = zstd_compress_with_prefix(next, base, kDefaultLevel, out);
+  EXPECT_LT(n, 1024u) << "eight changed bytes in 64 KiB of random data";
+  out.resize(n);
+  Bytes back;
+  ASSERT_TRUE(zstd_decompress_with_prefix(out, base, next.size(), back).is_ok());
+  EXPECT_EQ(back, next);
+  Bytes other = lifeboat::testing::splitmix_bytes(8, 64 << 10);
+  Bytes wrong;
+  Status s = zstd_decompress_with_prefix(out, other, next.size(), wrong);
+  EXPECT_TRUE(!s.is_ok() || wrong != next) << "another prefix must not give the same data";
+  // The thread's context is clean again for plain compression.
+  Bytes plain = compressible(4096), packed, again;
+  zstd_compress(plain, kDefaultLevel, packed);
+  ASSERT_TRUE(zstd_decompress(packed, plain.size(), again).is_ok());
+  EXPECT_EQ(again, plain);
+}
+
 TEST(Zstd, RoundTrip) {
   for (size_t n : {size_t{0}, size_t{1}, size_t{100}, size_t{1} << 20}) {
     Bytes in = compressible(n);

@@ -116,6 +116,17 @@ Status Checker::check_structure() {
     }
   }
   result_.blobs = repo_.index().blob_count();
+  // A delta is read through its base, which must be a whole data blob.
+  for (const auto& [pack_id, entries] : index_by_pack_)
+    for (const auto& e : entries) {
+      if (!e.is_delta()) continue;
+      auto base = repo_.locate(e.base);
+      if (base && !base->entry.is_delta() && base->entry.type == repo::BlobType::kData) continue;
+      std::string why = fmt::format("its base, blob {}, is {}", e.base.short_hex(),
+                                    base ? "not a whole data blob" : "not in the index");
+      error(fmt::format("pack {}: data blob {} is a delta, but {}", pack_id.short_hex(), e.id.short_hex(), why));
+      damaged(e.id, pack_id, why);
+    }
 
   std::vector<std::string> bad_snapshots;
   LB_ASSIGN_OR_RETURN(snapshots_, repo_.load_snapshots(&bad_snapshots));
@@ -187,7 +198,14 @@ void Checker::check_pack_data(const repo::PackFile& pack, Bytes& data, Bytes& pl
     for (const auto& e : *header) {
       plain.clear();
       ByteSpan sealed(data.data() + e.offset, e.length);
-      Status s = repo::open_blob(repo_.keys(), e, sealed, plain);
+      Status s;
+      Bytes base;
+      if (e.is_delta()) {
+        auto b = repo_.read_blob(e.base);
+        if (b.is_ok()) base = std::move(*b);
+        else s = b.status().with_context(fmt::format("its base, blob {}", e.base.short_hex()));
+      }
+      if (s.is_ok()) s = repo::open_blob(repo_.keys(), e, sealed, plain, base);
       // (open_blob() has checked the id of a blob in a box already.)
       if (s.is_ok() && !repo::is_box(sealed) && repo_.keys().blob_id(plain) != e.id)
         s = Status(ErrorCode::kCorrupt, "content does not match its id");
@@ -247,6 +265,10 @@ void Checker::map_damage() {
   for (const auto& snap : snapshots_) {
     auto note = [&](const Id& blob, const std::string& what) {
       auto it = damaged_index_.find(blob);
+      if (it == damaged_index_.end()) {
+        auto loc = repo_.locate(blob);  // a delta of a damaged base is lost with it
+        if (loc && loc->entry.is_delta()) it = damaged_index_.find(loc->entry.base);
+      }
       if (it == damaged_index_.end()) return;
       auto& list = result_.damaged[it->second].affected;
       if (list.size() < 1000) list.push_back(fmt::format("snapshot {}: {}", snap.id.short_hex(), what));

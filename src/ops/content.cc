@@ -16,7 +16,8 @@ constexpr size_t kWindow = 4 << 20;
 // unfinished tail of a window is copied into the next one.
 Result<StoredContent> store_content(repo::Repository& repo, repo::BlobSaver* saver, BufferPool& windows,
                                     const ReadFn& read, uint64_t size_hint, const Cutter& cutter,
-                                    std::atomic<uint64_t>* bytes_done, const std::function<bool()>& stopping) {
+                                    std::atomic<uint64_t>* bytes_done, const std::function<bool()>& stopping,
+                                    const std::vector<repo::Id>* previous) {
   StoredContent out;
   std::shared_ptr<Bytes> buf;
   size_t start = 0, end = 0;
@@ -51,9 +52,13 @@ Result<StoredContent> store_content(repo::Repository& repo, repo::BlobSaver* sav
     if (cancelled()) return Status(ErrorCode::kCancelled, "stopped");
     ByteSpan chunk = view.first(len);
     repo::Id id = repo.keys().blob_id(chunk);
+    size_t position = out.blobs.size();
     out.blobs.push_back(id);
     if (saver && repo.index().reserve(id, repo::BlobType::kData)) {
-      if (!saver->save(repo::BlobType::kData, id, buf, chunk)) return Status(ErrorCode::kCancelled, "stopped");
+      bool queued = previous && position < previous->size()
+                        ? saver->save_version(id, buf, chunk, (*previous)[position])
+                        : saver->save(repo::BlobType::kData, id, buf, chunk);
+      if (!queued) return Status(ErrorCode::kCancelled, "stopped");
     }
     if (bytes_done) *bytes_done += len;
     start += len;

@@ -43,10 +43,14 @@ struct StoredContent {
 // Reads `read` to its end. `size_hint` sizes the first buffer (0 when
 // unknown). Stops early (returning kCancelled) when `stopping` says so or
 // the saver failed. Without a saver, only computes the blob ids (a delta
-// restore comparing a file on disk with a stored one).
+// restore comparing a file on disk with a stored one). With `previous`
+// (the chunks of the same file's earlier version, cut alike: fixed-size
+// chunks), a new chunk is saved as a new version of the chunk at the same
+// position there (BlobSaver::save_version).
 Result<StoredContent> store_content(repo::Repository& repo, repo::BlobSaver* saver, BufferPool& windows,
                                     const ReadFn& read, uint64_t size_hint, const Cutter& cutter,
                                     std::atomic<uint64_t>* bytes_done = nullptr,
-                                    const std::function<bool()>& stopping = nullptr);
+                                    const std::function<bool()>& stopping = nullptr,
+                                    const std::vector<repo::Id>* previous = nullptr);
 
 }  // namespace lifeboat::ops

@@ -18,7 +18,16 @@ class BuilderSink final : public pg::BaseBackupSink {
  public:
   BuilderSink(SnapshotBuilder& b, size_t page_chunk) : b_(b), page_chunk_(page_chunk) {}
 
-  Status begin(const pg::BaseBackupInfo&) override { return Status::ok(); }
+  // The cluster's newest base backup, when it was cut alike, is what each
+  // changed page range is stored as a delta against.
+  Status begin(const pg::BaseBackupInfo& info) override {
+    if (b_.repository().keys().write_only()) return Status::ok();
+    auto earlier = pg_base_backups(b_.repository(), info.system_id);
+    if (!earlier.is_ok() || earlier->empty() || earlier->back().second.page_chunk != page_chunk_) return Status::ok();
+    b_.set_previous(earlier->back().first);
+    previous_ = earlier->back().first.id;
+    return Status::ok();
+  }
 
   Status entry(const pg::TarEntry& e, const std::function<Result<size_t>(uint8_t*, size_t)>& read) override {
     std::string path = (e.archive.empty() ? "data/" : "tablespaces/" + e.archive + "/") + e.path;
@@ -31,9 +40,9 @@ class BuilderSink final : public pg::BaseBackupSink {
       case pg::TarEntry::Type::kDir: return b_.add_dir(path, meta);
       case pg::TarEntry::Type::kSymlink: return b_.add_symlink(path, e.link_target, meta);
       case pg::TarEntry::Type::kFile: {
-        std::optional<Cutter> cutter;
-        if (pg::is_relation_file(e.path)) cutter = Cutter::fixed(page_chunk_);
-        return b_.add_file(path, read, meta, e.size, cutter).status();
+        if (pg::is_relation_file(e.path))
+          return b_.add_file_version(path, read, meta, e.size, Cutter::fixed(page_chunk_)).status();
+        return b_.add_file(path, read, meta, e.size).status();
       }
     }
     return Status::ok();
@@ -45,9 +54,12 @@ class BuilderSink final : public pg::BaseBackupSink {
     return b_.add_bytes("data/backup_manifest", data, meta);
   }
 
+  const std::optional<repo::Id>& previous() const { return previous_; }
+
  private:
   SnapshotBuilder& b_;
   size_t page_chunk_;
+  std::optional<repo::Id> previous_;  // the base backup deltas are against
 };
 
 }  // namespace
@@ -87,6 +99,7 @@ Result<PgBaseBackupResult> pg_basebackup(repo::Repository& repo, const PgBaseBac
   j["wal_segment_size"] = seg;
   j["data_directory"] = info.data_directory;
   j["page_chunk"] = options.page_chunk;
+  if (sink.previous()) j["delta_against"] = sink.previous()->hex();
   nlohmann::json ts = nlohmann::json::array();
   for (const auto& t : info.tablespaces) ts.push_back({{"oid", t.oid}, {"location", t.location}});
   j["tablespaces"] = ts;
@@ -99,6 +112,7 @@ Result<PgBaseBackupResult> pg_basebackup(repo::Repository& repo, const PgBaseBac
   si.audit_details = fmt::format("cluster {}, {} to {}", info.system_id, j["start_lsn"].get<std::string>(),
                                  j["stop_lsn"].get<std::string>());
   LB_ASSIGN_OR_RETURN(result.snapshot, builder->commit(si));
+  result.delta_chunks = builder->delta_blobs();
   return result;
 }
 

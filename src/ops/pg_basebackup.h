@@ -33,6 +33,7 @@ struct PgBaseBackupOptions {
 struct PgBaseBackupResult {
   repo::Snapshot snapshot;
   sources::pg::BaseBackupInfo info;
+  uint64_t delta_chunks = 0;  // changed page chunks stored as deltas against source's delta_against
   std::vector<std::string> notes;
 };
 

@@ -41,9 +41,15 @@ class Referenced {
       }
       for (const auto& n : tree->nodes) {
         if (n.subtree) stack.push_back(*n.subtree);
-        for (const auto& b : n.content)
-          if (blobs.insert(b).second && !repo_.locate(b))
+        for (const auto& b : n.content) {
+          if (!blobs.insert(b).second) continue;
+          auto loc = repo_.locate(b);
+          if (!loc)
             problem(fmt::format("snapshot {}: blob {} is not in the repository", snap.id.short_hex(), b.short_hex()));
+          else if (loc->entry.is_delta() && blobs.insert(loc->entry.base).second && !repo_.locate(loc->entry.base))
+            problem(fmt::format("snapshot {}: blob {} is a delta of blob {}, which is not in the repository",
+                                snap.id.short_hex(), b.short_hex(), loc->entry.base.short_hex()));
+        }
       }
     }
     return Status::ok();
@@ -58,6 +64,14 @@ class Referenced {
                   fmt::format("prune needs every snapshot to be readable, and nothing was changed: {}. Run "
                               "`lifeboat check`, then `lifeboat repair index` and `lifeboat repair snapshots`",
                               list));
+  }
+
+  // A delta needs its base: whichever copy of a referenced blob stays
+  // (another copy may be a delta of another base), its base stays too.
+  // Bases are never deltas, so one pass closes the set.
+  void add_bases(const std::vector<repo::PackEntry>& entries) {
+    for (const auto& e : entries)
+      if (e.is_delta() && blobs.count(e.id)) blobs.insert(e.base);
   }
 
   IdSet blobs;
@@ -219,6 +233,7 @@ Status Pruner::walk_snapshots() {
 }
 
 void Pruner::plan() {
+  for (const auto& [id, info] : packs_) referenced_.add_bases(info.entries);
   const IdSet& refs = referenced_.blobs;
   IdSet kept;
   kept.reserve(refs.size());
@@ -361,6 +376,7 @@ Result<LiveLocks> Pruner::switch_index(repo::CondemnedRecord& record) {
 }
 
 Status Pruner::sweep(const repo::CondemnedRecord& rec) {
+  for (const auto& p : rec.packs) referenced_.add_bases(p.blobs);
   const IdSet& refs = referenced_.blobs;
   std::vector<repo::IndexPack> rescue;
   for (const auto& p : rec.packs) {
@@ -421,6 +437,9 @@ Result<PruneResult> Pruner::run() {
         }
     return std::move(result_);
   }
+  // A delta rescued from one record may have its base in another.
+  for (const auto* rec : sweepable)
+    for (const auto& p : rec->packs) referenced_.add_bases(p.blobs);
   for (const auto* rec : sweepable) {
     LB_RETURN_IF_ERROR(cancelled());
     LB_RETURN_IF_ERROR(sweep(*rec));

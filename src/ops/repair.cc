@@ -49,7 +49,15 @@ Result<RepairIndexResult> repair_index(repo::Repository& repo, const RepairIndex
         // Only blobs that open and match their id stay in the index.
         std::erase_if(*entries, [&](const repo::PackEntry& e) {
           plain.clear();
-          Status s = repo::open_blob(repo.keys(), e, ByteSpan(data).subspan(e.offset, e.length), plain);
+          Bytes base;
+          if (e.is_delta()) {
+            // Its base lies elsewhere; a delta whose base cannot be read
+            // is not this pack's damage (check names it), so it stays.
+            auto b = repo.read_blob(e.base);
+            if (!b.is_ok()) return false;
+            base = std::move(*b);
+          }
+          Status s = repo::open_blob(repo.keys(), e, ByteSpan(data).subspan(e.offset, e.length), plain, base);
           if (s.is_ok() && repo.keys().blob_id(plain) != e.id) s = Status(ErrorCode::kCorrupt, "content does not match its id");
           if (s.is_ok()) return false;
           damaged.push_back(fmt::format("pack {}: {} blob {}: {}", p.id.short_hex(), repo::blob_type_name(e.type),

@@ -490,7 +490,17 @@ void Restorer::restore_pack(PackPlan& plan, Bytes& data, Bytes& plain) {
         continue;
       }
       plain.clear();
-      Status s = repo::open_blob(repo_.keys(), entry, ByteSpan(data.data() + rel, entry.length), plain);
+      Bytes base;
+      if (entry.is_delta()) {
+        auto b = repo_.read_blob(entry.base);
+        if (!b.is_ok()) {
+          fail_uses(uses, fmt::format("blob {} in pack {} cannot be read: {}", entry.id.short_hex(),
+                                      plan.pack_id.short_hex(), b.status().message()));
+          continue;
+        }
+        base = std::move(*b);
+      }
+      Status s = repo::open_blob(repo_.keys(), entry, ByteSpan(data.data() + rel, entry.length), plain, base);
       if (s.code() == ErrorCode::kCorrupt) {
         // Read this blob once more before calling it damaged: an object
         // store's response can be damaged on the way.
@@ -498,7 +508,7 @@ void Restorer::restore_pack(PackPlan& plan, Bytes& data, Bytes& plain) {
         Status r = repo_.read_pack_into(plan.pack_id, entry.offset, entry.length, again);
         if (r.is_ok() && again.size() == entry.length) {
           plain.clear();
-          s = repo::open_blob(repo_.keys(), entry, again, plain);
+          s = repo::open_blob(repo_.keys(), entry, again, plain, base);
         }
       }
       if (!s.is_ok()) {
@@ -625,6 +635,13 @@ Result<std::vector<Id>> Restorer::plan() {
   std::vector<Id> out;
   out.reserve(packs_.size());
   for (const auto& p : packs_) out.push_back(p.pack_id);
+  // Deltas are read through their bases, which may lie in other packs.
+  std::unordered_set<Id, repo::IdHash> seen(out.begin(), out.end());
+  for (const auto& p : packs_)
+    for (const auto& [entry, uses] : p.blobs)
+      if (entry.is_delta())
+        if (auto base = repo_.locate(entry.base); base && seen.insert(base->pack_id).second)
+          out.push_back(base->pack_id);
   return out;
 }
 

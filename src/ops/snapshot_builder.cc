@@ -179,11 +179,61 @@ Node meta_node(NodeType type, const EntryMeta& meta, int64_t default_time) {
 
 Result<StoredContent> SnapshotBuilder::add_file(std::string_view path, const ReadFn& read, const EntryMeta& meta,
                                                 uint64_t size_hint, const std::optional<Cutter>& cutter) {
+  return store(path, read, meta, size_hint, cutter ? *cutter : Cutter::content_defined(cdc_), nullptr);
+}
+
+Result<StoredContent> SnapshotBuilder::add_file_version(std::string_view path, const ReadFn& read,
+                                                        const EntryMeta& meta, uint64_t size_hint,
+                                                        const Cutter& fixed) {
+  std::vector<repo::Id> previous = previous_content(path);
+  return store(path, read, meta, size_hint, fixed, previous.empty() ? nullptr : &previous);
+}
+
+void SnapshotBuilder::set_previous(const repo::Snapshot& snapshot) {
+  std::lock_guard lock(previous_mu_);
+  previous_root_ = snapshot.tree;
+  previous_dirs_.clear();
+}
+
+std::vector<repo::Id> SnapshotBuilder::previous_content(std::string_view path) {
+  std::lock_guard lock(previous_mu_);
+  if (!previous_root_) return {};
+  auto find = [](const repo::Tree& t, std::string_view name) -> const repo::Node* {
+    for (const auto& n : t.nodes)
+      if (n.name == name) return &n;
+    return nullptr;
+  };
+  // Walks down from the root, reading each directory once.
+  std::string dir;
+  std::optional<repo::Id> tree_id = previous_root_;
+  size_t pos = 0;
+  for (;;) {
+    auto it = previous_dirs_.find(dir);
+    if (it == previous_dirs_.end()) {
+      auto loaded = repo_.load_tree(*tree_id);
+      it = previous_dirs_.emplace(dir, loaded.is_ok() ? std::optional<repo::Tree>(std::move(*loaded)) : std::nullopt)
+               .first;
+    }
+    if (!it->second) return {};  // unreadable: stored whole, as without a previous version
+    size_t slash = path.find('/', pos);
+    std::string_view name = path.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+    const repo::Node* n = find(*it->second, name);
+    if (!n) return {};
+    if (slash == std::string_view::npos) return n->type == repo::NodeType::kFile ? n->content : std::vector<repo::Id>{};
+    if (!n->subtree) return {};
+    tree_id = n->subtree;
+    dir = std::string(path.substr(0, slash));
+    pos = slash + 1;
+  }
+}
+
+Result<StoredContent> SnapshotBuilder::store(std::string_view path, const ReadFn& read, const EntryMeta& meta,
+                                             uint64_t size_hint, const Cutter& cutter,
+                                             const std::vector<repo::Id>* previous) {
   LB_RETURN_IF_ERROR(split_entry_path(path).status());
   if (done_) return Status(ErrorCode::kInternal, "the snapshot is already finished");
-  auto stored = store_content(repo_, saver_.get(), *windows_, read, size_hint,
-                              cutter ? *cutter : Cutter::content_defined(cdc_), bytes_done_,
-                              [this] { return ctx_.cancelled(); });
+  auto stored = store_content(repo_, saver_.get(), *windows_, read, size_hint, cutter, bytes_done_,
+                              [this] { return ctx_.cancelled(); }, previous);
   if (!stored.is_ok()) {
     if (stored.status().code() == ErrorCode::kCancelled && !saver_->status().is_ok()) return saver_->status();
     if (stored.status().code() == ErrorCode::kCancelled && ctx_.cancelled())

@@ -62,6 +62,14 @@ class SnapshotBuilder {
   // cutter is given.
   Result<StoredContent> add_file(std::string_view path, const ReadFn& read, const EntryMeta& meta,
                                  uint64_t size_hint = 0, const std::optional<Cutter>& cutter = std::nullopt);
+  // A file of fixed-size chunks that is a new version of the same path in
+  // the earlier snapshot set_previous() named: each new chunk may be stored
+  // as a delta against the chunk at its position there.
+  Result<StoredContent> add_file_version(std::string_view path, const ReadFn& read, const EntryMeta& meta,
+                                         uint64_t size_hint, const Cutter& fixed);
+  // The earlier snapshot add_file_version() compares with (its trees are
+  // read as paths ask for them).
+  void set_previous(const repo::Snapshot& snapshot);
   Status add_bytes(std::string_view path, ByteSpan data, const EntryMeta& meta);
   Status add_dir(std::string_view path, const EntryMeta& meta);
   Status add_symlink(std::string_view path, std::string_view target, const EntryMeta& meta);
@@ -75,10 +83,16 @@ class SnapshotBuilder {
   const chunk::FastCdc& cdc() const { return cdc_; }
   int64_t start_ns() const { return start_ns_; }
   uint64_t files() const { return files_; }
+  // New chunks stored as deltas (add_file_version()).
+  uint64_t delta_blobs() const { return saver_ ? saver_->stats().delta_blobs.load() : 0; }
 
  private:
   SnapshotBuilder(repo::Repository& repo, const OpContext& ctx);
   Status insert(std::string_view path, repo::Node node);
+  Result<StoredContent> store(std::string_view path, const ReadFn& read, const EntryMeta& meta, uint64_t size_hint,
+                              const Cutter& cutter, const std::vector<repo::Id>* previous);
+  // The content of `path` in the previous snapshot (empty when absent).
+  std::vector<repo::Id> previous_content(std::string_view path);
   repo::Node dir_node(std::string name) const;
 
   repo::Repository& repo_;
@@ -96,6 +110,9 @@ class SnapshotBuilder {
   uint64_t files_ = 0;
   uint64_t bytes_ = 0;
   bool done_ = false;
+  std::mutex previous_mu_;
+  std::optional<repo::Id> previous_root_;
+  std::map<std::string, std::optional<repo::Tree>> previous_dirs_;  // "" is the root; nullopt: unreadable
 };
 
 // The steps every backup ends with, a file walk's or a stream's:

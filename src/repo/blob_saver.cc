@@ -23,6 +23,12 @@ bool BlobSaver::save(BlobType type, const Id& id, std::shared_ptr<const Bytes> o
   return jobs_.push(Job{type, id, std::move(owner), data}, weight) && !failed_.load();
 }
 
+bool BlobSaver::save_version(const Id& id, std::shared_ptr<const Bytes> owner, ByteSpan data, const Id& previous) {
+  if (failed_.load()) return false;
+  size_t weight = data.size() + 64;
+  return jobs_.push(Job{BlobType::kData, id, std::move(owner), data, previous}, weight) && !failed_.load();
+}
+
 bool BlobSaver::save(BlobType type, const Id& id, Bytes plaintext) {
   auto owner = std::make_shared<const Bytes>(std::move(plaintext));
   ByteSpan span(*owner);
@@ -79,13 +85,33 @@ void BlobSaver::worker_loop() {
       tree_writer_->add(job->type, job->id, job->data);
       if (tree_writer_->size() >= target) submit_pack(*tree_writer_);
     } else {
-      data_writer.add(job->type, job->id, job->data);
+      if (job->previous.is_zero() || !add_delta(data_writer, *job)) data_writer.add(job->type, job->id, job->data);
       if (data_writer.size() >= target) submit_pack(data_writer);
     }
     (job->type == BlobType::kTree ? stats_.tree_blobs : stats_.data_blobs)++;
     stats_.raw_bytes += job->data.size();
   }
   if (!failed_.load()) submit_pack(data_writer);
+}
+
+// Deltas go one level deep: against the previous version's base when that
+// version is a delta itself, so reading any blob takes at most two. A
+// version that drifted far from its base (the delta would take half the
+// base's room or more) is stored whole and becomes the next base. Bases
+// come from the index only, never from condemned packs (docs/FORMAT.md,
+// "Prune": a base is referenced like any blob a snapshot names).
+bool BlobSaver::add_delta(PackWriter& writer, const Job& job) {
+  if (repo_.keys().write_only() || repo_.config().compression_level <= 0) return false;
+  auto prev = repo_.index().lookup(job.previous);
+  if (!prev || prev->entry.type != BlobType::kData) return false;
+  Id base = prev->entry.is_delta() ? prev->entry.base : job.previous;
+  auto loc = prev->entry.is_delta() ? repo_.index().lookup(base) : prev;
+  if (!loc || loc->entry.is_delta() || loc->entry.type != BlobType::kData || loc->entry.raw_length == 0) return false;
+  auto plain = repo_.read_blob(base);
+  if (!plain.is_ok()) return false;  // stored whole; check reports a damaged base
+  if (!writer.add_delta(job.id, job.data, base, *plain, loc->entry.length / 2)) return false;
+  stats_.delta_blobs++;
+  return true;
 }
 
 void BlobSaver::uploader_loop() {

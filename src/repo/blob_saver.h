@@ -35,6 +35,7 @@ struct SaverStats {
   std::atomic<uint64_t> raw_bytes{0};     // plaintext of stored blobs
   std::atomic<uint64_t> packed_bytes{0};  // bytes of packs written
   std::atomic<uint64_t> packs{0};
+  std::atomic<uint64_t> delta_blobs{0};   // of data_blobs, stored as deltas
 };
 
 class BlobSaver {
@@ -58,6 +59,11 @@ class BlobSaver {
   // or was aborted (status() tells why).
   bool save(BlobType type, const Id& id, std::shared_ptr<const Bytes> owner, ByteSpan data);
   bool save(BlobType type, const Id& id, Bytes plaintext);
+  // The same for a data blob that replaces `previous` (the chunk at the same
+  // place in the file's earlier version): it is stored as a delta against
+  // that version's whole form when that takes less than half the room
+  // (docs/FORMAT.md, "Deltas").
+  bool save_version(const Id& id, std::shared_ptr<const Bytes> owner, ByteSpan data, const Id& previous);
 
   // Computes the id, and queues the blob unless the repository has it.
   // Returns the id; check status() for failure.
@@ -78,8 +84,10 @@ class BlobSaver {
     Id id;
     std::shared_ptr<const Bytes> owner;
     ByteSpan data;
+    Id previous;  // zero: none
   };
   void worker_loop();
+  bool add_delta(PackWriter& writer, const Job& job);
   void uploader_loop();
   void fail(Status s);
   void submit_pack(PackWriter& writer);

@@ -24,6 +24,7 @@ Bytes encode_index(const std::vector<IndexPack>& packs) {
       put_varint(out, e.offset);
       put_varint(out, e.length);
       put_varint(out, e.raw_length);
+      if (e.is_delta()) append(out, e.base.span());
     }
   }
   return out;
@@ -48,8 +49,13 @@ Result<std::vector<IndexPack>> decode_index(ByteSpan body) {
       ByteSpan bid;
       uint64_t off, len, raw;
       if (!r.u8(type) || !r.u8(comp) || !r.bytes(32, bid) || !r.varint(off) || !r.varint(len) || !r.varint(raw) ||
-          type > 1 || comp > 1 || off > UINT32_MAX || len > UINT32_MAX || raw > UINT32_MAX)
+          type > 1 || comp > 2 || off > UINT32_MAX || len > UINT32_MAX || raw > UINT32_MAX)
         return bad();
+      if (comp == static_cast<uint8_t>(Compression::kZstdDelta)) {
+        ByteSpan base;
+        if (type != static_cast<uint8_t>(BlobType::kData) || !r.bytes(32, base)) return bad();
+        e.base = Id::from_span(base);
+      }
       e.type = static_cast<BlobType>(type);
       e.compression = static_cast<Compression>(comp);
       e.id = Id::from_span(bid);
@@ -78,6 +84,8 @@ struct Index::Slot {
 struct Index::Shard {
   mutable std::shared_mutex mu;
   std::vector<Slot> slots;  // power-of-two size, linear probing
+  // The bases of stored deltas, which are few (a slot has no room for one).
+  std::unordered_map<Id, Id, IdHash> bases;
   size_t used = 0;
   size_t stored = 0;
 
@@ -142,6 +150,7 @@ void Index::add_pack(const Id& pack_id, const std::vector<PackEntry>& entries) {
     s->raw_length = e.raw_length;
     s->type = static_cast<uint8_t>(e.type);
     s->compression = static_cast<uint8_t>(e.compression);
+    if (e.is_delta()) sh.bases[e.id] = e.base;
     ++sh.stored;
   }
 }
@@ -161,6 +170,7 @@ std::optional<BlobLocation> Index::lookup(const Id& blob_id) const {
     e.raw_length = s->raw_length;
     e.type = static_cast<BlobType>(s->type);
     e.compression = static_cast<Compression>(s->compression);
+    if (e.is_delta()) e.base = sh.bases.at(blob_id);
   }
   std::shared_lock lock(packs_mu_);
   return BlobLocation{packs_[pack], e};
@@ -235,6 +245,7 @@ void Index::for_each(const std::function<void(const Id&, const PackEntry&)>& fn)
       e.raw_length = s.raw_length;
       e.type = static_cast<BlobType>(s.type);
       e.compression = static_cast<Compression>(s.compression);
+      if (e.is_delta()) e.base = shards_[i].bases.at(s.id);
       fn(packs[s.pack], e);
     }
   }

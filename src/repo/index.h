@@ -5,6 +5,7 @@
 //   body  := "LBI1" varint(npacks) pack{npacks}
 //   pack  := pack_id[32] varint(nblobs) blob{nblobs}
 //   blob  := type[1] compression[1] blob_id[32] varint(offset) varint(length) varint(raw_length)
+//            [base_id[32], for compression 2: a delta]
 //
 // In memory, Index is a sharded open-addressing hash table of ~52-byte slots
 // (the id and its location), so memory grows with the number of blobs only.

@@ -50,6 +50,13 @@ void expect_entry_eq(const PackEntry& a, const PackEntry& b) {
   EXPECT_EQ(a.offset, b.offset);
   EXPECT_EQ(a.length, b.length);
   EXPECT_EQ(a.raw_length, b.raw_length);
+  EXPECT_EQ(a.base, b.base);
+}
+
+PackEntry delta(const Id& id, uint32_t offset, uint32_t length, const Id& base) {
+  PackEntry e = entry(id, offset, length, 16384, BlobType::kData, Compression::kZstdDelta);
+  e.base = base;
+  return e;
 }
 
 // body := "LBI1" varint(npacks) (pack_id[32] varint(nblobs) (type comp id[32]
@@ -75,6 +82,7 @@ TEST(IndexEncoding, RoundTrip) {
     packs.push_back(ip);
   }
   packs[1].blobs.push_back(entry(id_of(7), UINT32_MAX, UINT32_MAX, UINT32_MAX));
+  packs[2].blobs.push_back(delta(id_of(8), 9000, 70, id_of(1)));
   auto back = decode_index(encode_index(packs));
   ASSERT_TRUE(back.is_ok()) << back.status().message();
   ASSERT_EQ(back->size(), packs.size());
@@ -145,6 +153,31 @@ TEST(Index, AddAndLookup) {
   }
   EXPECT_FALSE(index.lookup(id_of(3)));
   EXPECT_FALSE(index.contains(id_of(3)));
+}
+
+TEST(Index, DeltasKeepTheirBase) {
+  Index index;
+  std::vector<PackEntry> entries = {entry(id_of(1), 0, 100, 200), delta(id_of(2), 100, 50, id_of(1))};
+  index.add_pack(filled(0x01), entries);
+  auto loc = index.lookup(id_of(2));
+  ASSERT_TRUE(loc);
+  expect_entry_eq(loc->entry, entries[1]);
+  EXPECT_TRUE(index.lookup(id_of(1))->entry.base.is_zero());
+  size_t deltas = 0;
+  index.for_each([&](const Id&, const PackEntry& e) {
+    if (e.is_delta()) {
+      deltas++;
+      EXPECT_EQ(e.base, id_of(1));
+    }
+  });
+  EXPECT_EQ(deltas, 1u);
+  // A delta of a tree, or one cut short before its base, is malformed.
+  std::vector<IndexPack> packs = {{filled(0x01), {delta(id_of(2), 0, 50, id_of(1))}}};
+  Bytes good = encode_index(packs);
+  EXPECT_TRUE(decode_index(good).is_ok());
+  EXPECT_FALSE(decode_index(ByteSpan(good).first(good.size() - 1)).is_ok());
+  packs[0].blobs[0].type = BlobType::kTree;
+  EXPECT_FALSE(decode_index(encode_index(packs)).is_ok());
 }
 
 TEST(Index, DuplicateBlobKeepsFirstLocation) {

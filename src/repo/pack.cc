@@ -70,6 +70,34 @@ void PackWriter::add(BlobType type, const Id& id, ByteSpan plaintext) {
   entries_.push_back(e);
 }
 
+bool PackWriter::add_delta(const Id& id, ByteSpan plaintext, const Id& base, ByteSpan base_plaintext,
+                           size_t max_stored) {
+  if (level_ <= 0) return false;
+  if (!data_) data_ = pool_ ? pool_->acquire(reserve_) : std::make_shared<Bytes>();
+  Bytes& data = *data_;
+  if (data.empty() && reserve_ && data.capacity() < reserve_) data.reserve(reserve_);
+  PackEntry e;
+  e.id = id;
+  e.type = BlobType::kData;
+  e.compression = Compression::kZstdDelta;
+  e.base = base;
+  e.offset = static_cast<uint32_t>(data.size());
+  e.raw_length = static_cast<uint32_t>(plaintext.size());
+  size_t body = e.offset + keys_.seal_header_size();
+  data.resize(body + compress::zstd_compress_bound(plaintext.size()));
+  size_t n = compress::zstd_compress_with_prefix(plaintext, base_plaintext, level_,
+                                                 MutableByteSpan(data.data() + body, data.size() - body));
+  if (n + kEnvelopeOverhead >= max_stored) {
+    data.resize(e.offset);
+    return false;
+  }
+  data.resize(body + n);
+  keys_.seal_in_place(data, e.offset, blob_aad(e.type, id));
+  e.length = static_cast<uint32_t>(data.size() - e.offset);
+  entries_.push_back(e);
+  return true;
+}
+
 void PackWriter::add_stored(const PackEntry& from, ByteSpan stored) {
   if (!data_) data_ = pool_ ? pool_->acquire(reserve_) : std::make_shared<Bytes>();
   Bytes& data = *data_;
@@ -90,7 +118,8 @@ uint64_t pack_header_size(const std::vector<PackEntry>& entries) {
     return n;
   };
   uint64_t toc = kTocMagic.size() + varint_size(entries.size());
-  for (const auto& e : entries) toc += 2 + 32 + varint_size(e.length) + varint_size(e.raw_length);
+  for (const auto& e : entries)
+    toc += 2 + 32 + varint_size(e.length) + varint_size(e.raw_length) + (e.is_delta() ? 32 : 0);
   return toc + kEnvelopeOverhead + 4;
 }
 
@@ -103,6 +132,7 @@ PackWriter::Finished PackWriter::finish() {
     append(toc, e.id.span());
     put_varint(toc, e.length);
     put_varint(toc, e.raw_length);
+    if (e.is_delta()) append(toc, e.base.span());
   }
   if (!data_) data_ = std::make_shared<Bytes>();
   Bytes& data = *data_;
@@ -146,8 +176,14 @@ Result<std::vector<PackEntry>> parse_pack_header(const RepoKeys& keys, const Id&
     ByteSpan id;
     uint64_t len, raw;
     if (!r.u8(type) || !r.u8(comp) || !r.bytes(32, id) || !r.varint(len) || !r.varint(raw) || type > 1 ||
-        comp > 1 || len < kEnvelopeOverhead || raw > UINT32_MAX)
+        comp > 2 || len < kEnvelopeOverhead || raw > UINT32_MAX)
       return corrupt("header entry is malformed");
+    if (comp == static_cast<uint8_t>(Compression::kZstdDelta)) {
+      ByteSpan base;
+      if (type != static_cast<uint8_t>(BlobType::kData) || !r.bytes(32, base))
+        return corrupt("header entry is malformed");
+      e.base = Id::from_span(base);
+    }
     e.type = static_cast<BlobType>(type);
     e.compression = static_cast<Compression>(comp);
     e.id = Id::from_span(id);
@@ -169,7 +205,7 @@ bool is_box(ByteSpan sealed) { return envelope_epoch(sealed) == kBoxEpoch; }
 
 namespace {
 
-Status open_plain(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out) {
+Status open_plain(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out, ByteSpan base) {
   if (entry.compression == Compression::kNone) {
     size_t start = out.size();
     LB_RETURN_IF_ERROR(keys.open(sealed, blob_aad(entry.type, entry.id), out));
@@ -179,9 +215,13 @@ Status open_plain(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed,
     }
     return Status::ok();
   }
+  if (entry.is_delta() && base.empty() && entry.raw_length > 0)
+    return Status(ErrorCode::kCorrupt, fmt::format("blob {} is a delta and its base {} was not given",
+                                                   entry.id.short_hex(), entry.base.short_hex()));
   thread_local Bytes stored;
   stored.clear();
   LB_RETURN_IF_ERROR(keys.open(sealed, blob_aad(entry.type, entry.id), stored));
+  if (entry.is_delta()) return compress::zstd_decompress_with_prefix(stored, base, entry.raw_length, out);
   return compress::zstd_decompress(stored, entry.raw_length, out);
 }
 
@@ -198,16 +238,21 @@ Status open_stored(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed
   out.clear();
   LB_RETURN_IF_ERROR(keys.open(sealed, blob_aad(entry.type, entry.id), out));
   if (!is_box(sealed)) return Status::ok();
+  if (entry.is_delta()) return Status(ErrorCode::kCorrupt, "a delta sealed with a write-only key");
   if (entry.compression == Compression::kNone) return check_box_content(keys, entry, out);
   Bytes plain;
   LB_RETURN_IF_ERROR(compress::zstd_decompress(out, entry.raw_length, plain));
   return check_box_content(keys, entry, plain);
 }
 
-Status open_blob(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out) {
+Status open_blob(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out, ByteSpan base) {
   size_t start = out.size();
-  LB_RETURN_IF_ERROR(open_plain(keys, entry, sealed, out));
+  LB_RETURN_IF_ERROR(open_plain(keys, entry, sealed, out, base));
   if (!is_box(sealed)) return Status::ok();
+  if (entry.is_delta()) {
+    out.resize(start);
+    return Status(ErrorCode::kCorrupt, "a delta sealed with a write-only key");
+  }
   Status s = check_box_content(keys, entry, ByteSpan(out).subspan(start));
   if (!s.is_ok()) out.resize(start);
   return s;

@@ -3,10 +3,15 @@
 //
 //   pack   := blob* header header_length[4, LE]
 //   blob   := envelope(stored)          aad = type[1] blob_id[32]
-//   stored := plaintext | zstd(plaintext)
+//   stored := plaintext | zstd(plaintext) | zstd(plaintext, prefix = base's plaintext)
 //   header := envelope(toc)             aad = "pack" pack_id[32]
 //   toc    := "LBP1" varint(n) entry{n}
-//   entry  := type[1] compression[1] blob_id[32] varint(length) varint(raw_length)
+//   entry  := type[1] compression[1] blob_id[32] varint(length) varint(raw_length) [base_id[32]]
+//
+// base_id is there only for compression 2 (a delta): the blob was
+// compressed against the plaintext of an earlier version of the same data
+// (a database page range's previous content), which must be a data blob
+// that is not a delta itself.
 //
 // Blobs lie back to back from offset 0 in toc order, so offsets are implicit
 // and every byte of a pack is covered by an authentication tag.
@@ -27,7 +32,7 @@ namespace lifeboat::repo {
 enum class BlobType : uint8_t { kData = 0, kTree = 1 };
 const char* blob_type_name(BlobType t);
 
-enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
+enum class Compression : uint8_t { kNone = 0, kZstd = 1, kZstdDelta = 2 };
 
 struct PackEntry {
   Id id;
@@ -36,6 +41,9 @@ struct PackEntry {
   uint32_t offset = 0;      // of the sealed blob in the pack
   uint32_t length = 0;      // of the sealed blob
   uint32_t raw_length = 0;  // of the plaintext
+  Id base;                  // kZstdDelta only: the blob it was compressed against
+
+  bool is_delta() const { return compression == Compression::kZstdDelta; }
 };
 
 std::string pack_name(const Id& pack_id);  // "data/ab/abcd..."
@@ -51,6 +59,11 @@ class PackWriter {
 
   // Compresses (when it pays) and seals `plaintext`, and appends it.
   void add(BlobType type, const Id& id, ByteSpan plaintext);
+  // Compresses `plaintext` against `base_plaintext` (the content of blob
+  // `base`, a data blob that is no delta) and appends it if its stored form
+  // is shorter than `max_stored` bytes; returns false, having added
+  // nothing, when it is not (then add() it whole).
+  bool add_delta(const Id& id, ByteSpan plaintext, const Id& base, ByteSpan base_plaintext, size_t max_stored);
   // Seals a blob's stored form (as open_stored() returns it: compressed or
   // not, per `from`) under the current keys and appends it; prune's repack,
   // which neither decompresses nor compresses again.
@@ -86,7 +99,8 @@ Result<std::vector<PackEntry>> parse_pack_header(const RepoKeys& keys, const Id&
 // Opens a sealed blob into its stored form (compressed when
 // entry.compression says so), replacing `out`'s contents. A blob sealed by
 // a write-only key (a box, which anyone can make) is also checked against
-// its id, here and in open_blob().
+// its id, here and in open_blob(); such a key cannot read a base, so a
+// delta in a box is refused as damaged.
 Status open_stored(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out);
 
 // The size a pack's sealed header takes for these entries, length field
@@ -98,9 +112,10 @@ uint64_t pack_header_size(const std::vector<PackEntry>& entries);
 // Whether sealed bytes are a box for the recovery key (a write-only key's).
 bool is_box(ByteSpan sealed);
 
-// Opens, decompresses and returns a blob's plaintext from its sealed bytes.
-// Does not recompute the blob id of blobs sealed with a data key (the AAD
-// binds it); check --read-data does.
-Status open_blob(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out);
+// Opens, decompresses and appends a blob's plaintext to `out` from its
+// sealed bytes. A delta needs its base's plaintext in `base` (kCorrupt
+// without). Does not recompute the blob id of blobs sealed with a data key
+// (the AAD binds it); check --read-data does.
+Status open_blob(const RepoKeys& keys, const PackEntry& entry, ByteSpan sealed, Bytes& out, ByteSpan base = {});
 
 }  // namespace lifeboat::repo

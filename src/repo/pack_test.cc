@@ -127,6 +127,43 @@ TEST(PackWriter, AddStoredMovesBlobsBetweenPacks) {
   EXPECT_FALSE(open_stored(keys, e0, ByteSpan(bad).subspan(e0.offset, e0.length), stored).is_ok());
 }
 
+TEST(PackWriter, DeltaRoundTripsThroughHeaderAndNeedsItsBase) {
+  RepoKeys keys(test_master());
+  Bytes base = lifeboat::testing::splitmix_bytes(11, 16384);
+  Bytes next = base;
+  next[100] ^= 0xff;
+  Id base_id = keys.blob_id(base), id = keys.blob_id(next);
+  PackWriter w(keys, 3);
+  EXPECT_FALSE(w.add_delta(id, next, base_id, base, 40)) << "over max_stored: nothing added";
+  EXPECT_TRUE(w.empty());
+  ASSERT_TRUE(w.add_delta(id, next, base_id, base, 8192));
+  w.add(BlobType::kData, base_id, base);
+  auto f = w.finish();
+  EXPECT_EQ(f.data->size(), pack_header_size(f.entries) + f.entries[0].length + f.entries[1].length);
+  auto entries = parse_pack_header(keys, f.pack_id, f.data->size(), *f.data);
+  ASSERT_TRUE(entries.is_ok()) << entries.status().message();
+  ASSERT_EQ(entries->size(), 2u);
+  const PackEntry& e = (*entries)[0];
+  EXPECT_TRUE(e.is_delta());
+  EXPECT_EQ(e.base, base_id);
+  EXPECT_FALSE((*entries)[1].is_delta());
+  EXPECT_LT(e.length, 200u);
+  ByteSpan sealed(f.data->data() + e.offset, e.length);
+  Bytes out;
+  EXPECT_EQ(open_blob(keys, e, sealed, out).code(), ErrorCode::kCorrupt) << "no base given";
+  ASSERT_TRUE(open_blob(keys, e, sealed, out, base).is_ok());
+  EXPECT_EQ(out, next);
+  // Repacking keeps the base.
+  Bytes stored;
+  ASSERT_TRUE(open_stored(keys, e, sealed, stored).is_ok());
+  PackWriter w2(keys, 3);
+  w2.add_stored(e, stored);
+  auto f2 = w2.finish();
+  auto entries2 = parse_pack_header(keys, f2.pack_id, f2.data->size(), *f2.data);
+  ASSERT_TRUE(entries2.is_ok());
+  EXPECT_EQ((*entries2)[0].base, base_id);
+}
+
 TEST(PackWriter, CompressesOnlyWhenItPays) {
   RepoKeys keys(test_master());
   Built b = build_pack(keys);

@@ -526,6 +526,10 @@ std::optional<BlobLocation> Repository::locate(const Id& id) const {
 Result<Bytes> Repository::read_blob(const Id& id) const {
   auto loc = locate(id);
   if (!loc) return Status(ErrorCode::kNotFound, fmt::format("blob {} is not in the index", id.short_hex()));
+  Bytes base;
+  if (loc->entry.is_delta()) {
+    LB_ASSIGN_OR_RETURN(base, read_delta_base(loc->entry));
+  }
   Bytes out;
   int attempt = 0;
   LB_RETURN_IF_ERROR(reread_if_damaged([&]() -> Status {
@@ -543,11 +547,24 @@ Result<Bytes> Repository::read_blob(const Id& id) const {
       return Status(ErrorCode::kCorrupt,
                     fmt::format("pack {} is truncated (blob {})", loc->pack_id.short_hex(), id.short_hex()));
     out.clear();
-    Status s = open_blob(keys(), loc->entry, sealed, out);
+    Status s = open_blob(keys(), loc->entry, sealed, out, base);
     if (!s.is_ok()) return s.with_context(fmt::format("blob {} in pack {}", id.short_hex(), loc->pack_id.short_hex()));
     return Status::ok();
   }));
   return out;
+}
+
+Result<Bytes> Repository::read_delta_base(const PackEntry& delta) const {
+  auto base = locate(delta.base);
+  auto broken = [&](std::string_view why) {
+    return Status(ErrorCode::kCorrupt,
+                  fmt::format("blob {} is a delta whose base {} {}", delta.id.short_hex(), delta.base.short_hex(), why));
+  };
+  if (!base) return broken("is not in the index");
+  if (base->entry.is_delta() || base->entry.type != BlobType::kData) return broken("is not a whole data blob");
+  auto plain = read_blob(delta.base);
+  if (!plain.is_ok()) return plain.status().with_context(fmt::format("the base of blob {}", delta.id.short_hex()));
+  return plain;
 }
 
 Result<std::shared_ptr<const Bytes>> Repository::tree_pack(const Id& pack_id) const {

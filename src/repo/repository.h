@@ -142,6 +142,8 @@ class Repository {
   // Blobs. locate() looks in the index, then among condemned packs.
   std::optional<BlobLocation> locate(const Id& id) const;
   Result<Bytes> read_blob(const Id& id) const;
+  // The plaintext of a delta's base (a whole data blob; kCorrupt otherwise).
+  Result<Bytes> read_delta_base(const PackEntry& delta) const;
   Result<Tree> load_tree(const Id& id) const;
 
   // Packs.

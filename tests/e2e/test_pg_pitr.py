@@ -148,13 +148,17 @@ class PgPitr(unittest.TestCase):
 
     def test_2_second_base_backup_stores_little(self):
         first = json.loads(self.ok("--json", "pg", "basebackup", "--dsn", self.pg.socket_dsn()).stdout)
-        self.pg.psql("UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid < 200")
+        # One row in 50 changes: nearly every page of the table, a few bytes in each.
+        self.pg.psql("UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 50 = 0")
         self.pg.psql("CHECKPOINT")
         second = json.loads(self.ok("--json", "pg", "basebackup", "--dsn", self.pg.socket_dsn()).stdout)
         self.assertGreater(second["total_bytes_processed"], 20 * lbtest.MiB)
-        # A few changed pages: a small fraction of the cluster is stored again.
-        self.assertLess(second["data_added"], second["total_bytes_processed"] / 20, second)
+        # The changed chunks are stored as deltas against the first backup's.
         src = second["source"]
+        self.assertEqual(src["delta_against"], first["snapshot_id"])
+        # Every chunk of pgbench_accounts changed (>= 1 MiB of 64 KiB chunks).
+        self.assertGreater(second["delta_chunks"], 16, second)
+        self.assertLess(second["data_added"], second["total_bytes_processed"] / 20, second)
         for key in ("system_identifier", "start_lsn", "stop_lsn", "timeline", "pg_version", "start_wal", "stop_wal"):
             self.assertIn(key, src)
         self.assertEqual(src["system_identifier"], self.system_id())

@@ -109,6 +109,7 @@ int run_basebackup(Globals& g, const BaseArgs& a) {
   if (g.json) {
     nlohmann::json j = saved_snapshot_json(s);
     j["source"] = nlohmann::json::parse(s.source_json);
+    j["delta_chunks"] = r->delta_chunks;
     fmt::print("{}\n", j.dump());
   } else {
     if (!g.quiet) {
@@ -122,6 +123,9 @@ int run_basebackup(Globals& g, const BaseArgs& a) {
                  format_duration(m.backup_end_ns - m.backup_start_ns));
       fmt::print("Added to the repository: {} ({} before compression)\n", format_bytes(m.data_added),
                  format_bytes(m.data_added_raw));
+      if (src.contains("delta_against"))
+        fmt::print("Changed:   {} page chunks stored as deltas against snapshot {:.8}\n", r->delta_chunks,
+                   src["delta_against"].get<std::string>());
     }
     fmt::print("snapshot {} saved\n", s.id.short_hex());
   }
