@@ -13,6 +13,8 @@
 #include "chunk/fastcdc.h"
 #include "ops/audit.h"
 #include "ops/locking.h"
+#include "ops/pg_basebackup.h"
+#include "ops/wal.h"
 #include "repo/blob_saver.h"
 
 namespace lifeboat::ops {
@@ -44,6 +46,7 @@ class Copier {
                             : Status::ok();
   }
   Result<std::vector<repo::Snapshot>> wanted();
+  Status copy_wal_of(const std::set<uint64_t>& clusters);
   Result<std::vector<repo::Snapshot>> not_there(std::vector<repo::Snapshot> wanted);
   // Related path: the blob `id` must be in the destination.
   Status ensure_blob(const Id& id, repo::BlobType type);
@@ -217,9 +220,16 @@ Result<CopyResult> Copier::run() {
   LB_ASSIGN_OR_RETURN(auto src_lock,
                       lock_repository(src_, repo::LockKind::kShared, ctx_, "copy (source)", options_.dry_run));
   LB_ASSIGN_OR_RETURN(auto dst_lock, lock_repository(dst_, repo::LockKind::kShared, ctx_, "copy", options_.dry_run));
+  // PITR from the copy needs the WAL too; it keeps arriving after a base
+  // backup was copied, so it is brought up to date on every copy.
+  std::set<uint64_t> clusters;
+  for (const auto& s : wanted_snapshots)
+    if (s.kind == "postgres-base")
+      if (auto info = pg_base_info(s); info.is_ok()) clusters.insert(info->system_id);
   LB_ASSIGN_OR_RETURN(auto todo, not_there(std::move(wanted_snapshots)));
   if (options_.dry_run || todo.empty()) {
     for (const auto& s : todo) result_.copied.push_back({s.id, Id{}});
+    LB_RETURN_IF_ERROR(copy_wal_of(clusters));
     if (src_lock) LB_RETURN_IF_ERROR(src_lock->release());
     if (dst_lock) LB_RETURN_IF_ERROR(dst_lock->release());
     return std::move(result_);
@@ -259,9 +269,19 @@ Result<CopyResult> Copier::run() {
                            fmt::format("snapshot {} of {} ({})", s.id.hex(), src_.config().id.hex(), src_.location()));
     if (!audited.is_ok()) return audited;
   }
+  LB_RETURN_IF_ERROR(copy_wal_of(clusters));
   LB_RETURN_IF_ERROR(src_lock->release());
   LB_RETURN_IF_ERROR(dst_lock->release());
   return std::move(result_);
+}
+
+Status Copier::copy_wal_of(const std::set<uint64_t>& clusters) {
+  for (uint64_t id : clusters) {
+    LB_ASSIGN_OR_RETURN(auto w, copy_wal(src_, dst_, id, options_.dry_run, ctx_));
+    result_.wal_files_copied += w.files;
+    result_.wal_bytes_copied += w.bytes;
+  }
+  return Status::ok();
 }
 
 }  // namespace

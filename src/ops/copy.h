@@ -50,6 +50,10 @@ struct CopyResult {
   uint64_t blobs_present = 0;           // the destination had them already
   uint64_t bytes_read = 0;              // plaintext read from the source
   uint64_t bytes_added = 0;             // packed bytes written to the destination
+  // The WAL archive of every cluster with a base backup among the selected
+  // snapshots (copied or there already): files the destination lacked.
+  uint64_t wal_files_copied = 0;
+  uint64_t wal_bytes_copied = 0;
 };
 
 // Takes a shared lock on both repositories. `source` and `dest` must be

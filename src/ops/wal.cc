@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -98,6 +99,28 @@ Result<Bytes> read_wal(const repo::Repository& repo, uint64_t system_id, const s
   auto sealed = repo.read_sealed(object, wal_aad(object));
   if (!sealed.is_ok()) return sealed.status();
   return decode(*sealed, object);
+}
+
+Result<WalCopyResult> copy_wal(const repo::Repository& source, repo::Repository& dest, uint64_t system_id,
+                               bool dry_run, const OpContext& ctx) {
+  LB_ASSIGN_OR_RETURN(auto have, list_wal(dest, system_id));
+  LB_ASSIGN_OR_RETURN(auto files, list_wal(source, system_id));
+  std::set<std::string> there;
+  for (const auto& f : have) there.insert(f.name);
+  WalCopyResult r;
+  for (const auto& f : files) {
+    if (there.count(f.name)) continue;
+    if (ctx.cancelled())
+      return Status(ErrorCode::kCancelled, "copy interrupted; the WAL files copied so far are complete");
+    r.files++;
+    r.bytes += f.stored;
+    if (dry_run) continue;
+    std::string object = wal_prefix(system_id) + f.name;
+    auto plain = source.read_sealed(object, wal_aad(object));
+    if (!plain.is_ok()) return plain.status().with_context("unable to copy " + object);
+    LB_RETURN_IF_ERROR(dest.write_sealed(object, *plain, wal_aad(object)).with_context("unable to copy " + object));
+  }
+  return r;
 }
 
 Result<WalPushResult> wal_push(repo::Repository& repo, const WalPushOptions& o) {

@@ -77,6 +77,16 @@ Result<WalExpiry> expire_wal(repo::Repository& repo, uint64_t system_id, int64_t
 // Reads and authenticates one archived file (for wal-fetch, checks, tests).
 Result<Bytes> read_wal(const repo::Repository& repo, uint64_t system_id, const std::string& name);
 
+// Copies the archived files of one cluster that `dest` lacks (by name) from
+// `source`, opened and sealed again under dest's keys (still compressed as
+// stored). Files dest has are left alone. `dry_run` only counts.
+struct WalCopyResult {
+  size_t files = 0;
+  uint64_t bytes = 0;  // stored form, as read from source
+};
+Result<WalCopyResult> copy_wal(const repo::Repository& source, repo::Repository& dest, uint64_t system_id,
+                               bool dry_run, const OpContext& ctx);
+
 }  // namespace lifeboat::ops
 
 namespace lifeboat::ops {

@@ -163,6 +163,38 @@ class PgPitr(unittest.TestCase):
             self.assertIn(key, src)
         self.assertEqual(src["system_identifier"], self.system_id())
 
+    def test_2c_copy_brings_the_wal_archive_along(self):
+        seg = self.wait_archived()
+        dest = os.path.join(self.root, "copy-repo")
+        self.ok("init", repo=dest)
+        self.give(dest)
+        copy = lambda: json.loads(self.ok("--json", "copy", "--from-repo", self.repo, "--from-password-file",
+                                          self.pwfile, "latest", repo=dest).stdout)
+        first = copy()
+        self.assertEqual(len(first["copied"]), 1, first)
+        src = json.loads(self.ok("--json", "pg", "status").stdout)[0]
+        self.assertEqual(first["wal_files_copied"], src["wal_files"], first)
+        dst = json.loads(self.ok("--json", "pg", "status", repo=dest).stdout)[0]
+        for key in ("wal_files", "wal_bytes", "newest_wal", "gaps"):
+            self.assertEqual(dst[key], src[key], key)
+        # New WAL since: the next copy brings just that, with no snapshot to copy.
+        self.pg.psql("CREATE TABLE after_copy (v int); INSERT INTO after_copy VALUES (1)")
+        seg2 = self.wait_archived()
+        self.assertNotEqual(seg2, seg)
+        again = copy()
+        self.assertEqual(again["copied"], [], again)
+        self.assertGreaterEqual(again["wal_files_copied"], 1, again)
+        self.assertEqual(copy()["wal_files_copied"], 0)
+        # A segment fetched from the copy is the one archived.
+        work = self.new_dir("copyfetch")
+        for name in (seg, seg2):
+            a, b = os.path.join(work, name + ".src"), os.path.join(work, name + ".dst")
+            self.ok("wal-fetch", "--system-id", self.system_id(), name, a)
+            self.ok("wal-fetch", "--system-id", self.system_id(), name, b, repo=dest,
+                    env={"LIFEBOAT_KEY_CACHE": "0"})  # test_4 counts the cache's keys
+            with open(a, "rb") as fa, open(b, "rb") as fb:
+                self.assertEqual(fa.read(), fb.read(), name)
+
     def test_3_wal_push_twice_is_fine_and_a_different_file_is_refused(self):
         seg = self.wait_archived()
         work = self.new_dir("walwork")

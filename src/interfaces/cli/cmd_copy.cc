@@ -37,7 +37,9 @@ int run_copy(Globals& g, CopyArgs& a) {
                                       {"blobs_copied", r->blobs_copied},
                                       {"blobs_present", r->blobs_present},
                                       {"bytes_read", r->bytes_read},
-                                      {"bytes_added", r->bytes_added}}
+                                      {"bytes_added", r->bytes_added},
+                                      {"wal_files_copied", r->wal_files_copied},
+                                      {"wal_bytes_copied", r->wal_bytes_copied}}
                            .dump());
     return kExitOk;
   }
@@ -54,6 +56,10 @@ int run_copy(Globals& g, CopyArgs& a) {
                r->related ? "" : " (unrelated repositories: files were read and cut again with this repository's "
                                  "chunker; `init --from-repo` makes related ones)");
   fmt::print("\n");
+  if (r->wal_files_copied)
+    fmt::print("{} {} WAL file{} ({}) of the PostgreSQL clusters' archives\n",
+               a.options.dry_run ? "would copy" : "copied", r->wal_files_copied,
+               r->wal_files_copied == 1 ? "" : "s", format_bytes(r->wal_bytes_copied));
   return kExitOk;
 }
 
@@ -67,7 +73,11 @@ void add_copy_command(CLI::App& app, Globals& g) {
   add_filter_options(cmd, a->options.filter);
   cmd->add_flag("-n,--dry-run", a->options.dry_run, "Only tell which snapshots would be copied");
   cmd->add_option("snapshots", a->options.snapshots, "Snapshots to copy (ids, prefixes, latest; default: all)");
-  cmd->footer("Running copy again copies nothing: each copy records the snapshot it came from.");
+  cmd->footer(
+      "Running copy again copies nothing: each copy records the snapshot it came from.\n"
+      "When the snapshots include PostgreSQL base backups, the WAL archive of their clusters comes along (the\n"
+      "files the destination lacks), so the copy can recover to a point in time; run copy after new WAL has\n"
+      "been archived to bring it up to date.");
   cmd->callback([&g, a] { g.action = [&g, a]() -> int { return run_copy(g, *a); }; });
 }
 
