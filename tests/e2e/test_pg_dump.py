@@ -198,7 +198,10 @@ class PgDumpTest(LBTestCase):
         second = self.dump(repo)
         size = second["total_bytes_processed"]
         self.assertGreater(size, 10 * 1024 * 1024)
-        self.assertLess(second["data_added_raw"], size / 5,
+        # Each changed place costs the content-defined chunk around it (1 MiB
+        # on average, up to 8 MiB), so two of them may cost a few MiB; without
+        # deduplication the whole dump would be new.
+        self.assertLess(second["data_added_raw"], size / 3,
                         "the second dump of %d bytes added %d new bytes" % (size, second["data_added_raw"]))
         self.assertEqual(second["rows"], first["rows"] + 1)
 
