@@ -201,7 +201,7 @@ void Checker::check_pack_data(const repo::PackFile& pack, Bytes& data, Bytes& pl
       Status s;
       Bytes base;
       if (e.is_delta()) {
-        auto b = repo_.read_blob(e.base);
+        auto b = repo_.read_base(e.base);
         if (b.is_ok()) base = std::move(*b);
         else s = b.status().with_context(fmt::format("its base, blob {}", e.base.short_hex()));
       }

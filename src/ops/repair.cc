@@ -53,7 +53,7 @@ Result<RepairIndexResult> repair_index(repo::Repository& repo, const RepairIndex
           if (e.is_delta()) {
             // Its base lies elsewhere; a delta whose base cannot be read
             // is not this pack's damage (check names it), so it stays.
-            auto b = repo.read_blob(e.base);
+            auto b = repo.read_base(e.base);
             if (!b.is_ok()) return false;
             base = std::move(*b);
           }

@@ -492,7 +492,7 @@ void Restorer::restore_pack(PackPlan& plan, Bytes& data, Bytes& plain) {
       plain.clear();
       Bytes base;
       if (entry.is_delta()) {
-        auto b = repo_.read_blob(entry.base);
+        auto b = repo_.read_base(entry.base);
         if (!b.is_ok()) {
           fail_uses(uses, fmt::format("blob {} in pack {} cannot be read: {}", entry.id.short_hex(),
                                       plan.pack_id.short_hex(), b.status().message()));

@@ -107,7 +107,7 @@ bool BlobSaver::add_delta(PackWriter& writer, const Job& job) {
   Id base = prev->entry.is_delta() ? prev->entry.base : job.previous;
   auto loc = prev->entry.is_delta() ? repo_.index().lookup(base) : prev;
   if (!loc || loc->entry.is_delta() || loc->entry.type != BlobType::kData || loc->entry.raw_length == 0) return false;
-  auto plain = repo_.read_blob(base);
+  auto plain = repo_.read_base(base);
   if (!plain.is_ok()) return false;  // stored whole; check reports a damaged base
   if (!writer.add_delta(job.id, job.data, base, *plain, loc->entry.length / 2)) return false;
   stats_.delta_blobs++;

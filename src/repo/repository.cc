@@ -523,9 +523,15 @@ std::optional<BlobLocation> Repository::locate(const Id& id) const {
   return condemned_->lookup(id);
 }
 
-Result<Bytes> Repository::read_blob(const Id& id) const {
+Result<Bytes> Repository::read_blob(const Id& id) const { return read_blob_from(id, /*base=*/false); }
+
+Result<Bytes> Repository::read_base(const Id& base) const { return read_blob_from(base, /*base=*/true); }
+
+Result<Bytes> Repository::read_blob_from(const Id& id, bool base_only) const {
   auto loc = locate(id);
   if (!loc) return Status(ErrorCode::kNotFound, fmt::format("blob {} is not in the index", id.short_hex()));
+  if (base_only && (loc->entry.is_delta() || loc->entry.type != BlobType::kData))
+    return Status(ErrorCode::kCorrupt, fmt::format("blob {} is not a whole data blob", id.short_hex()));
   Bytes base;
   if (loc->entry.is_delta()) {
     LB_ASSIGN_OR_RETURN(base, read_delta_base(loc->entry));
@@ -534,7 +540,7 @@ Result<Bytes> Repository::read_blob(const Id& id) const {
   int attempt = 0;
   LB_RETURN_IF_ERROR(reread_if_damaged([&]() -> Status {
     Bytes sealed;
-    if (loc->entry.type == BlobType::kTree && connections() > 1) {
+    if ((loc->entry.type == BlobType::kTree || base_only) && connections() > 1) {
       if (attempt++ > 0) drop_tree_pack(loc->pack_id);  // the cached copy may be the damaged one
       LB_ASSIGN_OR_RETURN(auto pack, tree_pack(loc->pack_id));
       uint64_t end = std::min<uint64_t>(pack->size(), uint64_t{loc->entry.offset} + loc->entry.length);
@@ -562,7 +568,7 @@ Result<Bytes> Repository::read_delta_base(const PackEntry& delta) const {
   };
   if (!base) return broken("is not in the index");
   if (base->entry.is_delta() || base->entry.type != BlobType::kData) return broken("is not a whole data blob");
-  auto plain = read_blob(delta.base);
+  auto plain = read_base(delta.base);
   if (!plain.is_ok()) return plain.status().with_context(fmt::format("the base of blob {}", delta.id.short_hex()));
   return plain;
 }

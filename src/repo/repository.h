@@ -144,6 +144,10 @@ class Repository {
   Result<Bytes> read_blob(const Id& id) const;
   // The plaintext of a delta's base (a whole data blob; kCorrupt otherwise).
   Result<Bytes> read_delta_base(const PackEntry& delta) const;
+  // Reads `base` for a delta: a whole data blob, kCorrupt otherwise. From an
+  // object store, through the cache of whole packs (bases are read in runs:
+  // the chunks of one file, packed together), not one request per base.
+  Result<Bytes> read_base(const Id& base) const;
   Result<Tree> load_tree(const Id& id) const;
 
   // Packs.
@@ -263,13 +267,15 @@ class Repository {
   bool condemned_unreadable_ = false;
   // Whole tree packs read for read_blob() from object stores, where one
   // request per tree would cost a round trip each (a restore walks
-  // thousands): the most recently used ones, up to kTreePackCacheBytes.
+  // thousands), and for delta bases: the most recently used ones, up to
+  // kTreePackCacheBytes.
   static constexpr size_t kTreePackCacheBytes = 64u << 20;
   Result<std::shared_ptr<const Bytes>> tree_pack(const Id& pack_id) const;
   void drop_tree_pack(const Id& pack_id) const;
   // One read and authentication each (read_sealed/read_pack_header read
   // again on damage).
   Result<Bytes> read_sealed_once(const std::string& name, ByteSpan aad, bool full_keys_only) const;
+  Result<Bytes> read_blob_from(const Id& id, bool base_only) const;
   Result<std::vector<PackEntry>> read_pack_header_once(const Id& pack_id, uint64_t pack_size) const;
   mutable std::mutex tree_packs_mu_;
   mutable std::list<std::pair<Id, std::shared_ptr<const Bytes>>> tree_packs_;  // newest first

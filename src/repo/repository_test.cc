@@ -521,5 +521,45 @@ TEST(Repository, TreesFromAnObjectStoreComeAPackAtATime) {
   }
 }
 
+// Deltas read their base first; from an object store the bases come a
+// pack at a time too, so a restore of a delta backup does not cost one
+// request per changed chunk.
+TEST(Repository, DeltasReadTheirBaseAndBasesComeAPackAtATime) {
+  FakeClock clock(kT0);
+  for (int connections : {1, 4}) {
+    MemRepo m = make_mem_repo(clock, lifeboat::testing::cheap_options(), "pw", "deltas" + std::to_string(connections));
+    Repository& r = *m.repo;
+    PackWriter bases(r.keys(), 3), deltas(r.keys(), 3);
+    std::vector<Id> delta_ids;
+    std::vector<Bytes> versions;
+    for (int i = 0; i < 10; ++i) {
+      Bytes base = lifeboat::testing::splitmix_bytes(100 + i, 8192);
+      Id base_id = r.keys().blob_id(base);
+      bases.add(BlobType::kData, base_id, base);
+      Bytes next = base;
+      next[static_cast<size_t>(i) * 100] ^= 1;
+      delta_ids.push_back(r.keys().blob_id(next));
+      ASSERT_TRUE(deltas.add_delta(delta_ids.back(), next, base_id, base, 4096));
+      versions.push_back(std::move(next));
+    }
+    for (PackWriter* w : {&bases, &deltas}) {
+      auto f = w->finish();
+      ASSERT_TRUE(r.write_pack(f.pack_id, *f.data, f.entries).is_ok());
+      ASSERT_TRUE(r.write_index({{f.pack_id, f.entries}}).is_ok());
+    }
+    ASSERT_TRUE(r.load_index().is_ok());
+    m.backend->connections_ = connections;
+    uint64_t before = m.backend->reads;
+    for (int i = 0; i < 10; ++i) {
+      auto got = r.read_blob(delta_ids[static_cast<size_t>(i)]);
+      ASSERT_TRUE(got.is_ok()) << got.status().message();
+      EXPECT_EQ(*got, versions[static_cast<size_t>(i)]);
+    }
+    // Each delta is one read; its base one more, or one for the whole pack.
+    EXPECT_EQ(m.backend->reads - before, connections == 1 ? 20u : 11u) << connections;
+    EXPECT_EQ(r.read_base(delta_ids[0]).status().code(), ErrorCode::kCorrupt) << "a delta is no base";
+  }
+}
+
 }  // namespace
 }  // namespace lifeboat::repo
