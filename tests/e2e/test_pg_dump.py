@@ -234,10 +234,13 @@ class PgDumpTest(LBTestCase):
         self.assertEqual(s["format"], "directory")
         self.assertGreater(s["total_bytes_processed"], 12 * 1024 * 1024)
         # The throttle looks every 20 ms, so pg_dump may write a few MiB past
-        # the limit before it is paused (more under a sanitizer's pace); what
-        # matters is that the spool never holds the whole dump.
-        self.assertLess(peak[0], s["total_bytes_processed"] * 3 // 4,
-                        "the spool held %d bytes at most" % peak[0])
+        # the limit before it is paused; what matters is that the spool never
+        # holds the whole dump. Under a sanitizer lifeboat reads several times
+        # slower than pg_dump writes (CI saw 15.5 of 19.3 MB), so there only
+        # the whole dump is the bound; the normal build checks the tighter one.
+        sanitized = bool(os.environ.get("ASAN_OPTIONS"))
+        bound = s["total_bytes_processed"] if sanitized else s["total_bytes_processed"] * 3 // 4
+        self.assertLess(peak[0], bound, "the spool held %d bytes at most" % peak[0])
         self.assertEqual(os.listdir(spool), [], "the spool is left empty")
         r = repo.run("ls", "latest", "/app")
         self.assertRc(r, 0)
