@@ -9,6 +9,15 @@ namespace {
 constexpr size_t kWindow = 4 << 20;
 }
 
+ReadFn read_from(ByteSpan data) {
+  return [data, off = size_t{0}](uint8_t* buf, size_t n) mutable -> Result<size_t> {
+    size_t k = std::min(n, data.size() - off);
+    std::copy_n(data.data() + off, k, buf);
+    off += k;
+    return k;
+  };
+}
+
 // Reads in windows of kWindow bytes, cuts chunks and hands new ones to the
 // saver as slices of the window (no copy; a window lives until its last
 // chunk is packed). A cut point found inside the window is final (the gear

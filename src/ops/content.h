@@ -20,6 +20,9 @@ namespace lifeboat::ops {
 // Reads up to `n` bytes into `buf`; 0 at the end of the stream.
 using ReadFn = std::function<Result<size_t>(uint8_t* buf, size_t n)>;
 
+// Reads `data` from its start to its end (`data` must outlive the function).
+ReadFn read_from(ByteSpan data);
+
 // Where chunks end.
 struct Cutter {
   // Content-defined (FastCDC): an insertion shifts no later cut.

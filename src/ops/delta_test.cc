@@ -28,15 +28,9 @@ class Deltas : public lifeboat::testing::ReopenableOpsTest {
     auto b = SnapshotBuilder::begin(*repo_, ctx_);
     EXPECT_TRUE(b.is_ok()) << b.status().message();
     if (previous) (*b)->set_previous(*previous);
-    size_t off = 0;
-    ReadFn read = [&](uint8_t* buf, size_t n) -> Result<size_t> {
-      size_t k = std::min(n, content.size() - off);
-      std::copy_n(content.data() + off, k, buf);
-      off += k;
-      return k;
-    };
     EntryMeta meta;
-    EXPECT_TRUE((*b)->add_file_version(kPath, read, meta, content.size(), Cutter::fixed(kChunk)).is_ok());
+    EXPECT_TRUE(
+        (*b)->add_file_version(kPath, read_from(content), meta, content.size(), Cutter::fixed(kChunk)).is_ok());
     SnapshotInfo info;
     info.kind = "postgres-base";
     info.paths = {"/pg"};

@@ -249,14 +249,7 @@ Result<StoredContent> SnapshotBuilder::store(std::string_view path, const ReadFn
 }
 
 Status SnapshotBuilder::add_bytes(std::string_view path, ByteSpan data, const EntryMeta& meta) {
-  size_t off = 0;
-  ReadFn read = [&](uint8_t* buf, size_t n) -> Result<size_t> {
-    size_t k = std::min(n, data.size() - off);
-    std::copy_n(data.data() + off, k, buf);
-    off += k;
-    return k;
-  };
-  return add_file(path, read, meta, data.size()).status();
+  return add_file(path, read_from(data), meta, data.size()).status();
 }
 
 Status SnapshotBuilder::add_dir(std::string_view path, const EntryMeta& meta) {

@@ -17,16 +17,18 @@ BlobSaver::~BlobSaver() {
   if (!finished_) abort();
 }
 
-bool BlobSaver::save(BlobType type, const Id& id, std::shared_ptr<const Bytes> owner, ByteSpan data) {
+bool BlobSaver::push(Job job) {
   if (failed_.load()) return false;
-  size_t weight = data.size() + 64;
-  return jobs_.push(Job{type, id, std::move(owner), data}, weight) && !failed_.load();
+  size_t weight = job.data.size() + 64;
+  return jobs_.push(std::move(job), weight) && !failed_.load();
+}
+
+bool BlobSaver::save(BlobType type, const Id& id, std::shared_ptr<const Bytes> owner, ByteSpan data) {
+  return push(Job{type, id, std::move(owner), data});
 }
 
 bool BlobSaver::save_version(const Id& id, std::shared_ptr<const Bytes> owner, ByteSpan data, const Id& previous) {
-  if (failed_.load()) return false;
-  size_t weight = data.size() + 64;
-  return jobs_.push(Job{BlobType::kData, id, std::move(owner), data, previous}, weight) && !failed_.load();
+  return push(Job{BlobType::kData, id, std::move(owner), data, previous});
 }
 
 bool BlobSaver::save(BlobType type, const Id& id, Bytes plaintext) {

@@ -86,6 +86,7 @@ class BlobSaver {
     ByteSpan data;
     Id previous;  // zero: none
   };
+  bool push(Job job);  // blocks while the queue is full
   void worker_loop();
   bool add_delta(PackWriter& writer, const Job& job);
   void uploader_loop();

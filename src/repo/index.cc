@@ -24,7 +24,7 @@ Bytes encode_index(const std::vector<IndexPack>& packs) {
       put_varint(out, e.offset);
       put_varint(out, e.length);
       put_varint(out, e.raw_length);
-      if (e.is_delta()) append(out, e.base.span());
+      put_delta_base(out, e);
     }
   }
   return out;
@@ -51,11 +51,7 @@ Result<std::vector<IndexPack>> decode_index(ByteSpan body) {
       if (!r.u8(type) || !r.u8(comp) || !r.bytes(32, bid) || !r.varint(off) || !r.varint(len) || !r.varint(raw) ||
           type > 1 || comp > 2 || off > UINT32_MAX || len > UINT32_MAX || raw > UINT32_MAX)
         return bad();
-      if (comp == static_cast<uint8_t>(Compression::kZstdDelta)) {
-        ByteSpan base;
-        if (type != static_cast<uint8_t>(BlobType::kData) || !r.bytes(32, base)) return bad();
-        e.base = Id::from_span(base);
-      }
+      if (!get_delta_base(r, type, comp, e)) return bad();
       e.type = static_cast<BlobType>(type);
       e.compression = static_cast<Compression>(comp);
       e.id = Id::from_span(bid);

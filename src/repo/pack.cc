@@ -27,6 +27,18 @@ std::string pack_name(const Id& pack_id) {
   return "data/" + hex.substr(0, 2) + "/" + hex;
 }
 
+void put_delta_base(Bytes& out, const PackEntry& e) {
+  if (e.is_delta()) append(out, e.base.span());
+}
+
+bool get_delta_base(ByteReader& r, uint8_t type, uint8_t compression, PackEntry& e) {
+  if (compression != static_cast<uint8_t>(Compression::kZstdDelta)) return true;
+  ByteSpan base;
+  if (type != static_cast<uint8_t>(BlobType::kData) || !r.bytes(32, base)) return false;
+  e.base = Id::from_span(base);
+  return true;
+}
+
 Bytes blob_aad(BlobType type, const Id& id) {
   Bytes aad;
   aad.reserve(33);
@@ -39,68 +51,72 @@ PackWriter::PackWriter(const RepoKeys& keys, int compression_level, size_t reser
                        std::shared_ptr<BufferPool> pool)
     : keys_(keys), level_(compression_level), reserve_(reserve), pool_(std::move(pool)), pack_id_(Id::random()) {}
 
-void PackWriter::add(BlobType type, const Id& id, ByteSpan plaintext) {
+Bytes& PackWriter::buffer() {
   if (!data_) data_ = pool_ ? pool_->acquire(reserve_) : std::make_shared<Bytes>();
-  Bytes& data = *data_;
-  if (data.empty() && reserve_ && data.capacity() < reserve_) data.reserve(reserve_);
+  if (data_->empty() && reserve_ && data_->capacity() < reserve_) data_->reserve(reserve_);
+  return *data_;
+}
+
+PackEntry PackWriter::next_entry(BlobType type, const Id& id, size_t raw_length) {
   PackEntry e;
   e.id = id;
   e.type = type;
-  e.offset = static_cast<uint32_t>(data.size());
-  e.raw_length = static_cast<uint32_t>(plaintext.size());
-  Bytes aad = blob_aad(type, id);
-  // Compress straight into the pack and seal there in place; data that does
-  // not compress is encrypted from the caller's buffer into the pack. Either
-  // way the plaintext is not copied.
-  if (level_ > 0 && plaintext.size() > 64) {
-    size_t body = e.offset + keys_.seal_header_size();
-    data.resize(body + compress::zstd_compress_bound(plaintext.size()));
-    size_t n = compress::zstd_compress_into(plaintext, level_, MutableByteSpan(data.data() + body, data.size() - body));
-    if (n < plaintext.size()) {
-      e.compression = Compression::kZstd;
-      data.resize(body + n);
-      keys_.seal_in_place(data, e.offset, aad);
-    }
-  }
-  if (e.compression == Compression::kNone) {
+  e.offset = static_cast<uint32_t>(buffer().size());
+  e.raw_length = static_cast<uint32_t>(raw_length);
+  return e;
+}
+
+// Compresses straight into the pack and seals there in place, so the
+// plaintext is not copied. Kept when the compressed form is shorter than
+// `limit` bytes; otherwise the pack is as it was and the caller stores the
+// blob another way.
+bool PackWriter::append_compressed(PackEntry e, size_t limit, const std::function<size_t(MutableByteSpan)>& compress) {
+  Bytes& data = buffer();
+  size_t body = e.offset + keys_.seal_header_size();
+  data.resize(body + compress::zstd_compress_bound(e.raw_length));
+  size_t n = compress(MutableByteSpan(data.data() + body, data.size() - body));
+  if (n >= limit) {
     data.resize(e.offset);
-    keys_.seal(plaintext, aad, data);
+    return false;
   }
+  data.resize(body + n);
+  keys_.seal_in_place(data, e.offset, blob_aad(e.type, e.id));
+  e.length = static_cast<uint32_t>(data.size() - e.offset);
+  entries_.push_back(e);
+  return true;
+}
+
+void PackWriter::add(BlobType type, const Id& id, ByteSpan plaintext) {
+  PackEntry e = next_entry(type, id, plaintext.size());
+  if (level_ > 0 && plaintext.size() > 64) {
+    e.compression = Compression::kZstd;
+    if (append_compressed(e, plaintext.size(), [&](MutableByteSpan out) {
+          return compress::zstd_compress_into(plaintext, level_, out);
+        }))
+      return;
+    e.compression = Compression::kNone;
+  }
+  // Data that does not compress is encrypted from the caller's buffer into
+  // the pack.
+  Bytes& data = buffer();
+  keys_.seal(plaintext, blob_aad(type, id), data);
   e.length = static_cast<uint32_t>(data.size() - e.offset);
   entries_.push_back(e);
 }
 
 bool PackWriter::add_delta(const Id& id, ByteSpan plaintext, const Id& base, ByteSpan base_plaintext,
                            size_t max_stored) {
-  if (level_ <= 0) return false;
-  if (!data_) data_ = pool_ ? pool_->acquire(reserve_) : std::make_shared<Bytes>();
-  Bytes& data = *data_;
-  if (data.empty() && reserve_ && data.capacity() < reserve_) data.reserve(reserve_);
-  PackEntry e;
-  e.id = id;
-  e.type = BlobType::kData;
+  if (level_ <= 0 || max_stored <= kEnvelopeOverhead) return false;
+  PackEntry e = next_entry(BlobType::kData, id, plaintext.size());
   e.compression = Compression::kZstdDelta;
   e.base = base;
-  e.offset = static_cast<uint32_t>(data.size());
-  e.raw_length = static_cast<uint32_t>(plaintext.size());
-  size_t body = e.offset + keys_.seal_header_size();
-  data.resize(body + compress::zstd_compress_bound(plaintext.size()));
-  size_t n = compress::zstd_compress_with_prefix(plaintext, base_plaintext, level_,
-                                                 MutableByteSpan(data.data() + body, data.size() - body));
-  if (n + kEnvelopeOverhead >= max_stored) {
-    data.resize(e.offset);
-    return false;
-  }
-  data.resize(body + n);
-  keys_.seal_in_place(data, e.offset, blob_aad(e.type, id));
-  e.length = static_cast<uint32_t>(data.size() - e.offset);
-  entries_.push_back(e);
-  return true;
+  return append_compressed(e, max_stored - kEnvelopeOverhead, [&](MutableByteSpan out) {
+    return compress::zstd_compress_with_prefix(plaintext, base_plaintext, level_, out);
+  });
 }
 
 void PackWriter::add_stored(const PackEntry& from, ByteSpan stored) {
-  if (!data_) data_ = pool_ ? pool_->acquire(reserve_) : std::make_shared<Bytes>();
-  Bytes& data = *data_;
+  Bytes& data = buffer();
   PackEntry e = from;
   e.offset = static_cast<uint32_t>(data.size());
   keys_.seal(stored, blob_aad(e.type, e.id), data);
@@ -132,7 +148,7 @@ PackWriter::Finished PackWriter::finish() {
     append(toc, e.id.span());
     put_varint(toc, e.length);
     put_varint(toc, e.raw_length);
-    if (e.is_delta()) append(toc, e.base.span());
+    put_delta_base(toc, e);
   }
   if (!data_) data_ = std::make_shared<Bytes>();
   Bytes& data = *data_;
@@ -178,12 +194,7 @@ Result<std::vector<PackEntry>> parse_pack_header(const RepoKeys& keys, const Id&
     if (!r.u8(type) || !r.u8(comp) || !r.bytes(32, id) || !r.varint(len) || !r.varint(raw) || type > 1 ||
         comp > 2 || len < kEnvelopeOverhead || raw > UINT32_MAX)
       return corrupt("header entry is malformed");
-    if (comp == static_cast<uint8_t>(Compression::kZstdDelta)) {
-      ByteSpan base;
-      if (type != static_cast<uint8_t>(BlobType::kData) || !r.bytes(32, base))
-        return corrupt("header entry is malformed");
-      e.base = Id::from_span(base);
-    }
+    if (!get_delta_base(r, type, comp, e)) return corrupt("header entry is malformed");
     e.type = static_cast<BlobType>(type);
     e.compression = static_cast<Compression>(comp);
     e.id = Id::from_span(id);

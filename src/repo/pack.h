@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "repo/keys.h"
 #include "util/buffer_pool.h"
 #include "util/bytes.h"
+#include "util/encoding.h"
 #include "util/status.h"
 
 namespace lifeboat::repo {
@@ -47,6 +49,13 @@ struct PackEntry {
 };
 
 std::string pack_name(const Id& pack_id);  // "data/ab/abcd..."
+
+// The base id that follows a delta's entry, in pack headers and index files
+// alike: put_delta_base() writes it (nothing for other entries);
+// get_delta_base() reads it after an entry's type and compression, and
+// fails on a delta that is not a data blob or is cut short.
+void put_delta_base(Bytes& out, const PackEntry& e);
+bool get_delta_base(ByteReader& r, uint8_t type, uint8_t compression, PackEntry& e);
 Bytes blob_aad(BlobType type, const Id& id);
 
 // Assembles one pack in memory. Not thread-safe; one writer per thread.
@@ -81,6 +90,10 @@ class PackWriter {
   Finished finish();
 
  private:
+  Bytes& buffer();  // the pack being assembled, from the pool when there is one
+  PackEntry next_entry(BlobType type, const Id& id, size_t raw_length);
+  bool append_compressed(PackEntry e, size_t limit, const std::function<size_t(MutableByteSpan)>& compress);
+
   const RepoKeys& keys_;
   int level_;
   size_t reserve_;

@@ -529,12 +529,17 @@ Result<Bytes> Repository::read_base(const Id& base) const { return read_blob_fro
 
 Result<Bytes> Repository::read_blob_from(const Id& id, bool base_only) const {
   auto loc = locate(id);
-  if (!loc) return Status(ErrorCode::kNotFound, fmt::format("blob {} is not in the index", id.short_hex()));
+  // A delta's base that is missing or no base is damage, not absence.
+  if (!loc)
+    return Status(base_only ? ErrorCode::kCorrupt : ErrorCode::kNotFound,
+                  fmt::format("blob {} is not in the index", id.short_hex()));
   if (base_only && (loc->entry.is_delta() || loc->entry.type != BlobType::kData))
     return Status(ErrorCode::kCorrupt, fmt::format("blob {} is not a whole data blob", id.short_hex()));
   Bytes base;
   if (loc->entry.is_delta()) {
-    LB_ASSIGN_OR_RETURN(base, read_delta_base(loc->entry));
+    auto b = read_base(loc->entry.base);
+    if (!b.is_ok()) return b.status().with_context(fmt::format("the base of blob {}", id.short_hex()));
+    base = std::move(*b);
   }
   Bytes out;
   int attempt = 0;
@@ -558,19 +563,6 @@ Result<Bytes> Repository::read_blob_from(const Id& id, bool base_only) const {
     return Status::ok();
   }));
   return out;
-}
-
-Result<Bytes> Repository::read_delta_base(const PackEntry& delta) const {
-  auto base = locate(delta.base);
-  auto broken = [&](std::string_view why) {
-    return Status(ErrorCode::kCorrupt,
-                  fmt::format("blob {} is a delta whose base {} {}", delta.id.short_hex(), delta.base.short_hex(), why));
-  };
-  if (!base) return broken("is not in the index");
-  if (base->entry.is_delta() || base->entry.type != BlobType::kData) return broken("is not a whole data blob");
-  auto plain = read_base(delta.base);
-  if (!plain.is_ok()) return plain.status().with_context(fmt::format("the base of blob {}", delta.id.short_hex()));
-  return plain;
 }
 
 Result<std::shared_ptr<const Bytes>> Repository::tree_pack(const Id& pack_id) const {

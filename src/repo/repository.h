@@ -142,9 +142,8 @@ class Repository {
   // Blobs. locate() looks in the index, then among condemned packs.
   std::optional<BlobLocation> locate(const Id& id) const;
   Result<Bytes> read_blob(const Id& id) const;
-  // The plaintext of a delta's base (a whole data blob; kCorrupt otherwise).
-  Result<Bytes> read_delta_base(const PackEntry& delta) const;
-  // Reads `base` for a delta: a whole data blob, kCorrupt otherwise. From an
+  // Reads `base` for a delta: a whole data blob, kCorrupt otherwise (also
+  // when it is missing). read_blob() of a delta reads its base so. From an
   // object store, through the cache of whole packs (bases are read in runs:
   // the chunks of one file, packed together), not one request per base.
   Result<Bytes> read_base(const Id& base) const;
