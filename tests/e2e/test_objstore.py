@@ -80,6 +80,8 @@ class S3Store(StoreContract, lbtest.LBTestCase):
     def setUp(self):
         super().setUp()
         self.store = self.make("objstore-%s" % uuid.uuid4().hex[:12])
+        # The suites share one bucket; whichever runs first makes it.
+        self.store.client.create_bucket(self.store.bucket)
 
     def make(self, prefix):
         s = objstore.S3Store("%s/%s" % (S3, prefix))
