@@ -1,6 +1,7 @@
 #include "util/bounded_queue.h"
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <numeric>
 #include <thread>
@@ -105,6 +106,23 @@ TEST(BoundedQueue, PopUnblocksHeavyProducer) {
   EXPECT_EQ(q.pop(), 2);  // blocks until the producer got in
   producer.join();
   EXPECT_TRUE(pushed.load());
+}
+
+// A producer blocked on a full queue sleeps until the consumers have drained
+// it to half, then refills it in a burst (one wake-up, not one per pop).
+TEST(BoundedQueue, BlockedProducerWakesAtHalf) {
+  BoundedQueue<int> q(10);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(q.push(i, 1));
+  std::atomic<bool> pushed{false};
+  std::thread producer([&] { pushed = q.push(10, 1); });
+  while (q.waiting_producers() == 0) std::this_thread::yield();
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(q.pop(), i);  // 6 left: above half
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(pushed.load());
+  EXPECT_EQ(q.pop(), 4);  // 5 left: half
+  producer.join();
+  EXPECT_TRUE(pushed.load());
+  for (int i = 5; i <= 10; ++i) EXPECT_EQ(q.pop(), i);
 }
 
 TEST(BoundedQueue, ManyProducersOneConsumerKeepPerProducerOrder) {
