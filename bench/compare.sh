@@ -19,7 +19,7 @@
 # What it does (all timed steps come from the shared run_peers.sh, unchanged):
 #   1. makes $WORK/pristine (the full dataset, or the small subset of it)
 #   2. measures the machine's ceilings on that data: page-cache read of the tree (tar|cat),
-#      openssl speed SHA-256 and AES-256-GCM (16 KiB blocks), zstd -b3, and cp -a of the
+#      openssl speed SHA-256 and AES-256-GCM (16 KiB blocks), zstd -b2, and cp -a of the
 #      mutated dataset (the restore floor)  -> $RESULTS/phys.csv
 #   3. runs run_peers.sh with tool_lifeboat and tool_cp_a exported into its shell
 #      -> $RESULTS/results.csv (+ raw /usr/bin/time logs), the shared summary in summary_shared.md
@@ -117,13 +117,13 @@ for alg in sha256 aes-256-gcm; do
   bps=$(openssl speed -mr -seconds 1 -bytes 16384 -evp "$alg" 2>/dev/null | awk -F: '/^\+F:/{print $4}' | tail -1)
   phys "${alg//-/_}_MBps" "$(awk -v b="$bps" 'BEGIN{printf "%.0f", b/1e6}')" MB/s "openssl speed -evp $alg, 16 KiB blocks, 1 process"
 done
-# zstd -b3 on the same kind of compressible sample as phys_limits.sh (source files + 2 logs).
+# zstd -b2 on the same kind of compressible sample as phys_limits.sh (source files + 2 logs).
 sample="$RESULTS/sample_compressible.tar"
 tar cf "$sample" -C "$PRISTINE" src/pkg00 src/pkg01 src/pkg02 src/pkg03 src/pkg04 logs/app_00.log logs/orders_01.csv
-zline=$(zstd -b3 -i2 "$sample" 2>&1 | tr '\r' '\n' | grep -E 'MB/s, ' | tail -1)
+zline=$(zstd -b2 -i2 "$sample" 2>&1 | tr '\r' '\n' | grep -E 'MB/s, ' | tail -1)
 read -r zratio zc zd < <(sed -E 's/.*\(x?([0-9.]+)\), *([0-9.]+) MB\/s, *([0-9.]+) MB\/s.*/\1 \2 \3/' <<<"$zline")
-phys zstd3_compress_MBps "$zc" MB/s "zstd -b3 -i2, $(stat -c %s "$sample") B text sample, 1 thread, ratio $zratio"
-phys zstd3_decompress_MBps "$zd" MB/s "same sample"
+phys zstd_compress_MBps "$zc" MB/s "zstd -b2 -i2, $(stat -c %s "$sample") B text sample, 1 thread, ratio $zratio"
+phys zstd_decompress_MBps "$zd" MB/s "same sample"
 rm -f "$sample"
 # cp -a of the mutated dataset: the floor for restoring it on this disk. Creating files on this
 # ext4 (no journal) costs far more for ~60 s after many inodes were deleted (the allocator skips
@@ -150,7 +150,7 @@ fi
 # exported function. The command strings are evaluated there (bash -c) with its $REPO, $DATA,
 # $RESTORE, $WORK and $BENCH_PASSPHRASE.
 tool_lifeboat() {
-  T_DESC="lifeboat $("$LIFEBOAT_BIN" version 2>/dev/null | head -1 | awk '{print $2}') ($LIFEBOAT_BIN; AES-256-GCM, HMAC-SHA-256 ids, FastCDC, zstd -3)"
+  T_DESC="lifeboat $("$LIFEBOAT_BIN" version 2>/dev/null | head -1 | awk '{print $2}') ($LIFEBOAT_BIN; AES-256-GCM, HMAC-SHA-256 ids, FastCDC, zstd -2)"
   local lb='LIFEBOAT_PASSWORD="$BENCH_PASSPHRASE" "$LIFEBOAT_BIN" -r "$REPO" --cache-dir "$WORK/cache_lifeboat"'
   T_INIT="$lb init -q"
   T_BACKUP="$lb backup -q \"\$DATA\""

@@ -14,7 +14,7 @@
 #             pg basebackup; "added" is the growth of each repository
 #   walpush   50 WAL segments pushed one call each, sequentially, into fresh repositories
 #             (pgbackrest archive-push | lifeboat wal-push); segments/s; then the same
-#             asynchronously (archive-async=y, process-max 2 | wal-push --async --parallel 2),
+#             asynchronously (archive-async=y, process-max 2 | wal-push --compression-level 3 --async --parallel 2),
 #             the files marked ready in archive_status as PostgreSQL does
 #   restore   point-in-time restore to T (set after the second backup, then rows deleted),
 #             then PostgreSQL started and recovered until promoted; both tools' restores
@@ -53,6 +53,7 @@ timed() {
 ratio() { python3 -c "a,b=$1,$2; print(f'{a/b:.2f}x' if b else 'n/a')"; }
 
 echo lifeboat > $W/pw; chown postgres $W/pw; chmod 600 $W/pw
+# zstd level 3 on both sides, as pgBackRest is configured below (lifeboat's own default is 2).
 LBR="$LB --repo $W/lb-repo --password-file $W/pw --cache-dir $W/lb-cache"
 conf() { cat <<EOF
 [global]
@@ -86,9 +87,9 @@ listen_addresses = ''
 wal_level = replica
 archive_mode = on
 max_wal_size = 1GB
-archive_command = 'pgbackrest --config=$W/pgbr.conf --stanza=bench archive-push %p && $LBR wal-push %p'
+archive_command = 'pgbackrest --config=$W/pgbr.conf --stanza=bench archive-push %p && $LBR wal-push --compression-level 3 %p'
 EOF
-asp $LB --repo $W/lb-repo --password-file $W/pw init -q
+asp $LB --repo $W/lb-repo --password-file $W/pw init -q --compression-level 3
 asp $PGBIN/pg_ctl -D $W/data -l $W/pg.log -w start > /dev/null
 asp pgbackrest --config=$W/pgbr.conf --stanza=bench stanza-create
 asp $PGBIN/pgbench -h $W -p $PORT -i -s $SCALE -q postgres > /dev/null 2>&1
@@ -119,12 +120,12 @@ n=0
 for f in $(ls $W/data/pg_wal | grep -E '^[0-9A-F]{24}$' | sort | head -n 50); do cp $W/data/pg_wal/$f $W/walcopy/; n=$((n+1)); done
 chown -R postgres $W/walcopy
 asp pgbackrest --config=$W/pgbr-throw.conf --stanza=throw stanza-create >/dev/null 2>&1 || true
-asp $LB --repo $W/lb-throw --password-file $W/pw init -q
+asp $LB --repo $W/lb-throw --password-file $W/pw init -q --compression-level 3
 cat > $W/push_pgbr.sh <<EOF
 for f in $W/walcopy/*; do pgbackrest --config=$W/pgbr-throw.conf --stanza=throw archive-push \$f || exit 1; done
 EOF
 cat > $W/push_lb.sh <<EOF
-for f in $W/walcopy/*; do $LB --repo $W/lb-throw --password-file $W/pw --cache-dir $W/lb-cache wal-push --system-id \$(cat $W/sysid) \$f || exit 1; done
+for f in $W/walcopy/*; do $LB --repo $W/lb-throw --password-file $W/pw --cache-dir $W/lb-cache wal-push --compression-level 3 --system-id \$(cat $W/sysid) \$f || exit 1; done
 EOF
 asp $PGBIN/pg_controldata $W/data | awk -F': *' '/Database system identifier/{print $2}' > $W/sysid
 # (pgbackrest's throwaway stanza checks the system id of its own cluster; segments here are real WAL of it)
@@ -143,9 +144,9 @@ chown -R postgres $W/pgbr-throw3 $W/pgbr-spool $W/walroot
 conf $W/pgbr-throw3 throw3 > $W/pgbr-throw3-create.conf  # stanza-create talks to the running cluster
 chown postgres $W/pgbr-throw3-create.conf
 asp pgbackrest --config=$W/pgbr-throw3-create.conf --stanza=throw3 stanza-create
-asp $LB --repo $W/lb-throw2 --password-file $W/pw init -q
+asp $LB --repo $W/lb-throw2 --password-file $W/pw init -q --compression-level 3
 echo "for f in $W/walroot/pg_wal/0*; do pgbackrest --config=$W/pgbr-throw3.conf --stanza=throw3 archive-push \$f || exit 1; done" > $W/push_pgbr_async.sh
-echo "for f in $W/walroot/pg_wal/0*; do $LB --repo $W/lb-throw2 --password-file $W/pw --cache-dir $W/lb-cache wal-push --async --parallel 2 --system-id $(cat $W/sysid) \$f || exit 1; done" > $W/push_lb_async.sh
+echo "for f in $W/walroot/pg_wal/0*; do $LB --repo $W/lb-throw2 --password-file $W/pw --cache-dir $W/lb-cache wal-push --compression-level 3 --async --parallel 2 --system-id $(cat $W/sysid) \$f || exit 1; done" > $W/push_lb_async.sh
 if ! ( timed walpush_async_pgbr bash $W/push_pgbr_async.sh ); then rec walpush_async_pgbr_wall 0; fi
 timed walpush_async_lb bash $W/push_lb_async.sh
 

@@ -126,7 +126,7 @@ def main():
     tar_b = phys.get("tree_tar_bytes")
     read_mbps = tar_b / MB / read_s if read_s and tar_b else None
     sha, aes = phys.get("sha256_MBps"), phys.get("aes_256_gcm_MBps")
-    zc, zd = phys.get("zstd3_compress_MBps"), phys.get("zstd3_decompress_MBps")
+    zc, zd = phys.get("zstd_compress_MBps"), phys.get("zstd_decompress_MBps")
     cp_s = phys.get("cp_a_s")
     p("### Physical ceilings (same run, same data)")
     p("")
@@ -136,9 +136,9 @@ def main():
     p(f"| page-cache read of the tree (`tar cf - \\| cat`) | {fmt(read_mbps, '{:.0f}')} MB/s | {fmt(read_s)} s |")
     p(f"| SHA-256, openssl speed, 16 KiB, 1 process | {fmt(sha, '{:.0f}')} MB/s | {fmt(secs(base, sha))} s |")
     p(f"| AES-256-GCM, openssl speed, 16 KiB, 1 process | {fmt(aes, '{:.0f}')} MB/s | {fmt(secs(base, aes))} s |")
-    p(f"| zstd -3 compress, 1 thread (`zstd -b3`, text sample) | {fmt(zc, '{:.0f}')} MB/s | "
+    p(f"| zstd -2 compress, 1 thread (`zstd -b2`, text sample) | {fmt(zc, '{:.0f}')} MB/s | "
       f"{fmt(secs(base, zc))} s if every byte were compressed |")
-    p(f"| zstd -3 decompress, same sample | {fmt(zd, '{:.0f}')} MB/s | - |")
+    p(f"| zstd -2 decompress, same sample | {fmt(zd, '{:.0f}')} MB/s | - |")
     cp_mbps = mut / MB / cp_s if mut and cp_s else None
     p(f"| `cp -a` of the mutated dataset, standalone (restore floor, best case) | {fmt(cp_mbps, '{:.0f}')} MB/s "
       f"| {fmt(cp_s)} s |")
@@ -171,7 +171,7 @@ def main():
         if step == "backup_initial":
             p(f"{me}: {fmt(rate(me), '{:.0f}')} MB/s of file data. Ceilings for these bytes: page-cache read "
               f"{fmt(read_s)} s, SHA-256 {fmt(secs(base, sha))} s, AES-GCM {fmt(secs(base, aes))} s, "
-              f"zstd -3 {fmt(secs(base, zc))} s (one core each; a 2-core pipeline overlaps them).")
+              f"zstd -2 {fmt(secs(base, zc))} s (one core each; a 2-core pipeline overlaps them).")
         elif step == "restore":
             ch = "; ".join(f"{t}: {'/'.join(sorted(set(checks[t]))) or '-'}" for t in tools)
             p(f"{me}: {fmt(rate(me), '{:.0f}')} MB/s. Floor: `cp -a` {fmt(run.wall(FLOOR, step))} s in the harness, "
@@ -180,7 +180,7 @@ def main():
             repo_b = run.med(me, "backup_changed", "repo_bytes")
             p(f"{me}: {fmt(rate(me), '{:.0f}')} MB/s of file data. Ceilings: AES-GCM over the repository "
               f"{fmt(secs(repo_b, aes))} s, SHA-256 over the file data {fmt(secs(mut, sha))} s, "
-              f"zstd -3 decompress {fmt(secs(mut, zd))} s (upper bound).")
+              f"zstd -2 decompress {fmt(secs(mut, zd))} s (upper bound).")
         elif step == "backup_unchanged":
             p("With a working files cache no file data is read; the floor is the directory walk.")
         elif step == "backup_changed":

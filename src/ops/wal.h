@@ -22,7 +22,7 @@ struct WalPushOptions {
   std::string path;                    // %p: the file to archive
   std::optional<uint64_t> system_id;   // default: the segment's header, or pgdata's pg_control
   std::string pgdata = ".";            // archive_command runs in the data directory
-  int compression_level = 3;
+  int compression_level = compress::kDefaultLevel;
 };
 
 struct WalPushResult {
@@ -104,7 +104,7 @@ struct WalSpoolOptions {
   int64_t idle_exit_ns = 2'000'000'000;  // the pusher ends after this long with nothing ready
   std::optional<uint64_t> system_id;
   std::string pgdata = ".";
-  int compression_level = 3;
+  int compression_level = compress::kDefaultLevel;
 };
 
 // The pusher's loop; returns when nothing was ready for idle_exit_ns.

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "chunk/fastcdc.h"
+#include "compress/zstd.h"
 #include "repo/id.h"
 #include "util/status.h"
 
@@ -17,7 +18,7 @@ struct RepoConfig {
   Id id;  // random; names the local cache directory
   int64_t created_ns = 0;
   chunk::ChunkerParams chunker;
-  int compression_level = 3;             // zstd level; 0 stores blobs raw
+  int compression_level = compress::kDefaultLevel;  // zstd level; 0 stores blobs raw
   uint32_t pack_size = 16 * 1024 * 1024;  // target size of data packs
   // Retention lock: snapshots younger than this many days cannot be
   // forgotten (and their data not pruned). It can only be raised.

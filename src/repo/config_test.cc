@@ -45,7 +45,7 @@ TEST(RepoConfig, DocumentedShape) {
   EXPECT_EQ(j["chunker"]["max_size"], 8388608);
   EXPECT_EQ(j["chunker"]["normalization"], 2);
   EXPECT_EQ(j["compression"]["algorithm"], "zstd");
-  EXPECT_EQ(j["compression"]["level"], 3);
+  EXPECT_EQ(j["compression"]["level"], 2);
   EXPECT_EQ(j["cipher"], "aes-256-gcm");
   EXPECT_EQ(j["blob_id"], "hmac-sha256");
   EXPECT_EQ(j["pack_size"], 16777216);

@@ -39,7 +39,7 @@ namespace lifeboat::repo {
 struct CreateOptions {
   crypto::ScryptParams kdf;
   chunk::ChunkerParams chunker;
-  int compression_level = 3;
+  int compression_level = compress::kDefaultLevel;
   uint32_t pack_size = 16 * 1024 * 1024;
   uint32_t lock_days = 0;
   // For a repository related to another (`init --from-repo`): its blob-id

@@ -18,7 +18,7 @@ void add_init_command(CLI::App& app, Globals& g) {
       "its own encryption keys and password): `lifeboat copy` between the two moves only what one lacks.");
   auto opts = std::make_shared<repo::CreateOptions>();
   auto from = std::make_shared<FromRepoArgs>();
-  cmd->add_option("--compression-level", opts->compression_level, "zstd level for new data (0 = store raw; default 3)")
+  cmd->add_option("--compression-level", opts->compression_level, fmt::format("zstd level for new data (0 = store raw; default {})", compress::kDefaultLevel))
       ->check(CLI::Range(0, 19));
   cmd->add_option("--lock-days", opts->lock_days,
                   "Retention lock: snapshots younger than N days cannot be forgotten (can only be raised later)")

@@ -35,7 +35,7 @@ struct WalArgs {
   std::string dest;
   std::string system_id;
   std::string pgdata = ".";
-  int level = 3;
+  int level = compress::kDefaultLevel;
 };
 
 // restore_command's contract: a non-zero exit means "not in the archive"
@@ -149,7 +149,7 @@ void add_wal_commands(CLI::App& app, Globals& g) {
                                                 "from the data directory's pg_control)");
   push->add_option("--pgdata", a->pgdata, "The data directory (default: the working directory, as for "
                                           "archive_command)");
-  push->add_option("--compression-level", a->level, "zstd level for WAL (default 3)")->check(CLI::Range(1, 19));
+  push->add_option("--compression-level", a->level, fmt::format("zstd level for WAL (default {})", compress::kDefaultLevel))->check(CLI::Range(1, 19));
   push->add_flag("--async", a->async, "Push files PostgreSQL marked ready ahead, in a background pusher; this call "
                                       "still returns only once its file is stored");
   push->add_option("--spool", a->spool, "Spool directory for --async (default: in the cache directory)");
