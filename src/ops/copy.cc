@@ -162,7 +162,7 @@ Result<std::vector<Id>> Copier::rechunk(const std::vector<Id>& content) {
     while (buf.size() - start >= max || (final && start < buf.size())) {
       ByteSpan view(buf.data() + start, buf.size() - start);
       size_t len = cdc_->cut(view);
-      Bytes chunk(view.begin(), view.begin() + static_cast<ptrdiff_t>(len));
+      Bytes chunk = to_bytes(view.first(len));
       Id id = dst_.keys().blob_id(chunk);
       out.push_back(id);
       LB_RETURN_IF_ERROR(store_if_new(repo::BlobType::kData, id, [&]() -> Result<Bytes> { return std::move(chunk); }));

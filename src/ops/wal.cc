@@ -80,7 +80,7 @@ Result<Bytes> decode(ByteSpan plain, const std::string& object) {
     return Status(ErrorCode::kCorrupt, fmt::format("{} is damaged: {}", object, why));
   };
   if (plain.empty()) return damaged("empty");
-  if (plain[0] == kRaw) return Bytes(plain.begin() + 1, plain.end());
+  if (plain[0] == kRaw) return to_bytes(plain.subspan(1));
   if (plain[0] != kZstd || plain.size() < 9) return damaged("unknown encoding");
   uint64_t raw = get_fixed64(plain.data() + 1);
   if (raw > (uint64_t{1} << 32)) return damaged("implausible size");

@@ -550,7 +550,7 @@ Result<Bytes> Repository::read_blob_from(const Id& id, bool base_only) const {
       LB_ASSIGN_OR_RETURN(auto pack, tree_pack(loc->pack_id));
       uint64_t end = std::min<uint64_t>(pack->size(), uint64_t{loc->entry.offset} + loc->entry.length);
       if (loc->entry.offset < end)
-        sealed.assign(pack->begin() + loc->entry.offset, pack->begin() + static_cast<ptrdiff_t>(end));
+        sealed = to_bytes(ByteSpan(*pack).subspan(loc->entry.offset, end - loc->entry.offset));
     } else {
       LB_ASSIGN_OR_RETURN(sealed, read_pack(loc->pack_id, loc->entry.offset, loc->entry.length));
     }

@@ -27,13 +27,13 @@ Result<Bytes> MemBackend::read(std::string_view name, uint64_t offset, uint64_t 
   const Bytes& b = it->second;
   if (offset >= b.size()) return Bytes{};
   uint64_t n = std::min<uint64_t>(length, b.size() - offset);
-  return Bytes(b.begin() + static_cast<ptrdiff_t>(offset), b.begin() + static_cast<ptrdiff_t>(offset + n));
+  return to_bytes(ByteSpan(b).subspan(offset, n));
 }
 
 Status MemBackend::write(std::string_view name, ByteSpan data) {
   if (!valid_object_name(name)) return invalid_object_name(name);
   std::lock_guard lock(mu_);
-  objects_[std::string(name)] = Bytes(data.begin(), data.end());
+  objects_[std::string(name)] = to_bytes(data);
   return Status::ok();
 }
 
