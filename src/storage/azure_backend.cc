@@ -437,6 +437,7 @@ Status AzureBackend::read_into(std::string_view name, uint64_t offset, uint64_t 
   }
   HttpRequest req = request("GET", name, {}, std::move(headers));
   HttpResponse r;
+  r.body.swap(out);  // the caller's buffer, reused (no fresh pages per read)
   // A response shorter than it says (a dropped connection) or damaged (MD5)
   // is retried, never returned.
   ResponseCheck complete = whole_read(name, offset);

@@ -149,6 +149,33 @@ TEST_P(BackendConformance, RangedRead) {
   EXPECT_EQ(get("obj", 0, 0), "");
 }
 
+// A restore reads pack after pack into one buffer per worker: the data
+// must land in that buffer, not in a new one each time (fresh pages, a
+// page fault per 4 KiB). The in-memory test store hands out copies.
+TEST_P(BackendConformance, ReadIntoRefillsTheCallersBuffer) {
+  Bytes large = lifeboat::testing::splitmix_bytes(3, 6 * 1024 * 1024 + 5);
+  Bytes small = lifeboat::testing::splitmix_bytes(4, 5 * 1024 * 1024);
+  Bytes larger = lifeboat::testing::splitmix_bytes(5, 6 * 1024 * 1024 + 4096);
+  ASSERT_TRUE(b().write("data/00/large", large).is_ok());
+  ASSERT_TRUE(b().write("data/00/small", small).is_ok());
+  ASSERT_TRUE(b().write("data/00/larger", larger).is_ok());
+  const bool reuses = std::string(GetParam().name) != "Mem";
+  Bytes out;
+  ASSERT_TRUE(b().read_into("data/00/large", 0, kToEnd, out).is_ok());
+  EXPECT_TRUE(out == large);
+  const uint8_t* buffer = out.data();
+  ASSERT_TRUE(b().read_into("data/00/small", 0, kToEnd, out).is_ok());
+  EXPECT_TRUE(out == small);
+  if (reuses) EXPECT_EQ(out.data(), buffer) << "a smaller object fits the buffer it is given";
+  // Object stores reserve a body with room to spare: a little larger still fits.
+  ASSERT_TRUE(b().read_into("data/00/larger", 0, kToEnd, out).is_ok());
+  EXPECT_TRUE(out == larger);
+  if (reuses && GetParam().name != std::string("Local")) EXPECT_EQ(out.data(), buffer);
+  ASSERT_TRUE(b().read_into("data/00/large", 100, 1000, out).is_ok());
+  ASSERT_EQ(out.size(), 1000u);
+  EXPECT_TRUE(std::equal(out.begin(), out.end(), large.begin() + 100));
+}
+
 TEST_P(BackendConformance, ReadPastEndReturnsWhatThereIs) {
   put("obj", "0123456789");
   EXPECT_EQ(get("obj", 8, 100), "89");

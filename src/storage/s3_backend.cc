@@ -352,6 +352,7 @@ Status S3Backend::read_into(std::string_view name, uint64_t offset, uint64_t len
     req.headers.push_back("Range: " + byte_range(offset, length));
   }
   HttpResponse r;
+  r.body.swap(out);  // the caller's buffer, reused (no fresh pages per read)
   // A response shorter than it says (a dropped connection) is retried, never returned.
   LB_RETURN_IF_ERROR(http_.perform_with_retry(req, r, whole_read(name, offset)));
   if (!take_read_body(r, length, out)) return error_for(r, "unable to read " + std::string(name));
