@@ -128,7 +128,7 @@ class Archiver {
   int workers_;
   BoundedQueue<FileJob> file_jobs_;
   std::unique_ptr<repo::BlobSaver> saver_;
-  std::shared_ptr<BufferPool> windows_ = BufferPool::create(4);
+  std::shared_ptr<BufferPool> windows_ = make_window_pool();
   fs::ExcludeMatcher excludes_;
   fs::OwnerNames owners_;
   std::unique_ptr<fs::FileCacheReader> old_cache_;

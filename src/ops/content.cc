@@ -42,8 +42,10 @@ Result<StoredContent> store_content(repo::Repository& repo, repo::BlobSaver* sav
       uint64_t expected = size_hint == 0 ? kWindow : size_hint > out.size ? size_hint - out.size : 0;
       size_t want = view.size() + static_cast<size_t>(std::clamp<uint64_t>(expected + 1, 4096, kWindow));
       // Small files get an exact buffer; windows of large streams are
-      // recycled, so their pages stay mapped.
-      auto next = want >= kWindow ? windows.acquire(want) : std::make_shared<Bytes>();
+      // recycled, so their pages stay mapped. Every window is reserved at
+      // the size the largest can need (a window plus an unfinished chunk),
+      // so a recycled one never has to grow (a new mapping, fresh pages).
+      auto next = want >= kWindow ? windows.acquire(kWindow + cutter.max_size) : std::make_shared<Bytes>();
       next->resize(want);
       if (!view.empty()) std::memcpy(next->data(), view.data(), view.size());
       start = 0;

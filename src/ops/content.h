@@ -43,6 +43,12 @@ struct StoredContent {
   uint64_t size = 0;
 };
 
+// The pool of read windows for store_content(), shared by the readers of
+// one backup: large enough to keep every window in flight (the saver's
+// queue holds 16 MiB of them, each reader and worker one more), as a
+// window freed and mapped again costs a page fault per 4 KiB.
+inline std::shared_ptr<BufferPool> make_window_pool() { return BufferPool::create(16); }
+
 // Reads `read` to its end. `size_hint` sizes the first buffer (0 when
 // unknown). Stops early (returning kCancelled) when `stopping` says so or
 // the saver failed. Without a saver, only computes the blob ids (a delta

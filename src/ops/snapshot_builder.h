@@ -100,7 +100,7 @@ class SnapshotBuilder {
   chunk::FastCdc cdc_;
   std::unique_ptr<repo::RepoLock> lock_;
   std::unique_ptr<repo::BlobSaver> saver_;
-  std::shared_ptr<BufferPool> windows_ = BufferPool::create(4);
+  std::shared_ptr<BufferPool> windows_ = make_window_pool();
   int64_t start_ns_ = 0;
   std::atomic<uint64_t> own_bytes_done_{0};
   std::atomic<uint64_t>* bytes_done_ = &own_bytes_done_;
