@@ -42,7 +42,7 @@ bash "$SERVICES/ceph-rgw.sh" destroy "$RGW" >/dev/null 2>&1 || true
 # few minutes between them.
 cleanup() {
   bash "$SERVICES/ceph-rgw.sh" destroy "$RGW" >/dev/null 2>&1 || true
-  rm -rf "$WORK"/restore-*
+  rm -rf "$WORK"/restore-* "/dev/shm/lifeboat-bench-objs.$$"
 }
 trap cleanup EXIT
 if compgen -G "$WORK/restore-*" >/dev/null; then
@@ -71,7 +71,7 @@ echo "tool,step,wall_s,max_rss_kib,requests,cpu_s,server_cpu_s" >"$CSV"
 timed() {
   local tool=$1 step=$2; shift 2
   local before after cpu0 cpu1
-  [ "$step" = restore ] || warm
+  case "$step" in backup*) warm ;; esac
   before=$(requests)
   cpu0=$(server_cpu)
   /usr/bin/time -f '%e %M %U %S' -o "$RESULTS/time.tmp" "$@" >"$RESULTS/$tool-$step.log" 2>&1 ||
@@ -114,12 +114,54 @@ for tool in "${TOOLS[@]}"; do
   diff -r -q "$DATASET" "$restored" >/dev/null || die "$tool: the restored tree differs from the dataset"
 done
 
-python3 - "$CSV" "$bytes" >"$RESULTS/report.md" <<'PY'
+# The gateway alone: every data pack of lifeboat's bucket read, then written
+# to a new bucket, 5 requests at a time with curl (no processing, payload
+# unsigned): what any client can at best get from this server on these
+# 2 cores. (On the reference VM one messenger thread between the gateway and
+# its OSD carries every byte, so a restore cannot go faster than "get".)
+if [[ " ${TOOLS[*]} " == *" lifeboat "* ]]; then
+  cat >"$RESULTS/curl-all.sh" <<'SH'
+# curl-all.sh get|put KEYS DIR: GETs every key of the lifeboat bucket into DIR,
+# or PUTs DIR's files into the curl-bench bucket, 5 at a time.
+set -euo pipefail
+mode=$1 keys=$2 dir=$3
+sign() { curl -sf --aws-sigv4 "aws:amz:${AWS_DEFAULT_REGION:-us-east-1}:s3" \
+  --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"; }
+export -f sign
+export dir
+if [ "$mode" = get ]; then
+  xargs -P 5 -I{} bash -c 'sign -o "$dir/$(basename "$1")" "$S3_ENDPOINT/lifeboat-bench/$1"' _ {} <"$keys"
+else
+  ls "$dir" | xargs -P 5 -I{} bash -c 'sign -T "$dir/$1" -o /dev/null "$S3_ENDPOINT/curl-bench/$1"' _ {}
+fi
+SH
+  export S3_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION
+  keys="$RESULTS/data-keys.txt"
+  curl -sf --aws-sigv4 "aws:amz:${AWS_DEFAULT_REGION:-us-east-1}:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$S3_ENDPOINT/lifeboat-bench?list-type=2&max-keys=1000&prefix=data%2F" |
+    python3 -c 'import re,sys; print("\n".join(re.findall(r"<Key>([^<]+)</Key>", sys.stdin.read())))' >"$keys"
+  [ -s "$keys" ] || die "could not list the lifeboat bucket's packs"
+  objs="/dev/shm/lifeboat-bench-objs.$$"
+  rm -rf "$objs"; mkdir -p "$objs"
+  timed curl get bash "$RESULTS/curl-all.sh" get "$keys" "$objs"
+  du -sb "$objs" | cut -f1 >"$RESULTS/pack-bytes.txt"
+  curl -sf --aws-sigv4 "aws:amz:${AWS_DEFAULT_REGION:-us-east-1}:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X PUT "$S3_ENDPOINT/curl-bench" >/dev/null
+  timed curl put bash "$RESULTS/curl-all.sh" put "$keys" "$objs"
+  rm -rf "$objs"
+fi
+
+packs=0 pack_bytes=0
+if [ -s "$RESULTS/data-keys.txt" ]; then
+  packs=$(wc -l <"$RESULTS/data-keys.txt")
+  pack_bytes=$(cat "$RESULTS/pack-bytes.txt")
+fi
+python3 - "$CSV" "$bytes" "$packs" "$pack_bytes" >"$RESULTS/report.md" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 gib = int(sys.argv[2]) / 2**30
 by = {(r["tool"], r["step"]): r for r in rows}
-tools = sorted({r["tool"] for r in rows}, key=lambda t: t != "lifeboat")
+tools = sorted({r["tool"] for r in rows if r["tool"] != "curl"}, key=lambda t: t != "lifeboat")
 print("| step | " + " | ".join(f"{t} s | {t} MB/s | {t} req/GiB | {t} RSS MiB | {t} CPU s (+server)"
                              for t in tools) +
       (" | restic/lifeboat time |" if "restic" in tools and "lifeboat" in tools else " |"))
@@ -139,5 +181,15 @@ for step in ("backup", "backup2", "restore"):
     if ("restic", step) in by and ("lifeboat", step) in by:
         ratio = f" {float(by[('restic', step)]['wall_s']) / float(by[('lifeboat', step)]['wall_s']):.2f}x |"
     print(f"| {step} | " + " | ".join(cells) + (" |" + ratio if ratio else " |"))
+if ("curl", "get") in by:
+    g, p = by[("curl", "get")], by[("curl", "put")]
+    packs = int(sys.argv[3])
+    mb = int(sys.argv[4]) / 1e6
+    print(f"\nThe gateway alone (curl, 5 at a time, the {packs} data packs of lifeboat's bucket, {mb:.0f} MB): "
+          f"GET {float(g['wall_s']):.2f} s ({mb / float(g['wall_s']):.0f} MB/s, server CPU {float(g['server_cpu_s']):.1f} s), "
+          f"PUT {float(p['wall_s']):.2f} s ({mb / float(p['wall_s']):.0f} MB/s, server CPU {float(p['server_cpu_s']):.1f} s).")
+    r = by.get(("lifeboat", "restore"))
+    if r:
+        print(f"lifeboat's restore took {float(r['wall_s']) / float(g['wall_s']):.2f}x the gateway's GET of its packs.")
 PY
 cat "$RESULTS/report.md"
