@@ -36,20 +36,35 @@ log "$bytes bytes"
 mkdir -p "$WORK"
 RGW="$WORK/rgw"
 bash "$SERVICES/ceph-rgw.sh" destroy "$RGW" >/dev/null 2>&1 || true
-# Restored trees are removed only at the end, never between the tools: on a
-# file system without a journal, ext4 skips inodes freed in the last 60 s
-# (6 min while their table is dirty) when it creates files, and a restore
-# that followed the removal of 40,000 files spent most of its time there.
-# So back-to-back runs of this script are not comparable either; leave a
-# few minutes between them.
+# Restored trees are removed only at the end, never between the tools, and
+# the next run waits a minute after that: on a file system without a journal
+# (as the reference VM's), ext4 skips inodes freed in the last 60 s (6 min
+# while their inode table is dirty, hence the sync) when it creates files,
+# and a restore that followed the removal of 40,000 files took twice as long
+# and most of its CPU went there. Other mass deletions on the same file
+# system just before a run slow its restores the same way.
+removed_stamp="$WORK/.trees-removed"
+remove_trees() {
+  rm -rf "$WORK"/restore-*
+  sync
+  date +%s >"$removed_stamp"
+}
 cleanup() {
   bash "$SERVICES/ceph-rgw.sh" destroy "$RGW" >/dev/null 2>&1 || true
-  rm -rf "$WORK"/restore-* "/dev/shm/lifeboat-bench-probe.$$"
+  rm -rf "/dev/shm/lifeboat-bench-probe.$$"
+  remove_trees
 }
 trap cleanup EXIT
 if compgen -G "$WORK/restore-*" >/dev/null; then
-  log "removing the restored trees of an earlier run (the restores below may be slowed, see above)"
-  rm -rf "$WORK"/restore-*
+  log "removing the restored trees of an earlier run"
+  remove_trees
+fi
+if [ -f "$removed_stamp" ]; then
+  wait_s=$(( $(cat "$removed_stamp") + 65 - $(date +%s) ))
+  if [ "$wait_s" -gt 0 ]; then
+    log "waiting ${wait_s}s: the file system still skips the inodes removed at the end of the last run"
+    sleep "$wait_s"
+  fi
 fi
 CEPH_STORE_GB=32 bash "$SERVICES/ceph-rgw.sh" start "$RGW" >/dev/null
 set -a; . "$RGW/s3.env"; set +a
