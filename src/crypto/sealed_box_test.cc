@@ -18,7 +18,7 @@ Key256 key_hex(std::string_view h) {
   return k;
 }
 
-std::string hex(const Key256& k) { return hex_encode(ByteSpan(k.data(), k.size())); }
+std::string key_hex_string(const Key256& k) { return hex_encode(ByteSpan(k.data(), k.size())); }
 
 X25519KeyPair random_pair() {
   Key256 seed;
@@ -26,20 +26,20 @@ X25519KeyPair random_pair() {
   return x25519_from_seed(seed);
 }
 
-constexpr std::string_view kPlain = "a backup host seals this and cannot open it";
-constexpr std::string_view kAad = "blob";
+constexpr std::string_view kSealedPlain = "a backup host seals this and cannot open it";
+constexpr std::string_view kSealedAad = "blob";
 
 // RFC 7748, section 6.1.
 TEST(X25519, Rfc7748Vectors) {
   auto alice = x25519_from_seed(key_hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"));
   auto bob = x25519_from_seed(key_hex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"));
-  EXPECT_EQ(hex(alice.public_key), "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
-  EXPECT_EQ(hex(bob.public_key), "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+  EXPECT_EQ(key_hex_string(alice.public_key), "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+  EXPECT_EQ(key_hex_string(bob.public_key), "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
   auto ab = x25519_shared(alice.private_key, bob.public_key);
   auto ba = x25519_shared(bob.private_key, alice.public_key);
   ASSERT_TRUE(ab.is_ok() && ba.is_ok());
-  EXPECT_EQ(hex(*ab), "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
-  EXPECT_EQ(hex(*ab), hex(*ba));
+  EXPECT_EQ(key_hex_string(*ab), "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+  EXPECT_EQ(key_hex_string(*ab), key_hex_string(*ba));
 }
 
 TEST(X25519, LowOrderPeerKeyIsRefused) {
@@ -53,18 +53,18 @@ TEST(X25519, LowOrderPeerKeyIsRefused) {
 TEST(SealedBox, RoundTripAndFreshEphemeralKeys) {
   auto recipient = random_pair();
   Bytes a, b;
-  seal_box(recipient.public_key, as_bytes(kPlain), as_bytes(kAad), a);
-  seal_box(recipient.public_key, as_bytes(kPlain), as_bytes(kAad), b);
-  EXPECT_EQ(a.size(), kPlain.size() + kBoxOverhead);
+  seal_box(recipient.public_key, as_bytes(kSealedPlain), as_bytes(kSealedAad), a);
+  seal_box(recipient.public_key, as_bytes(kSealedPlain), as_bytes(kSealedAad), b);
+  EXPECT_EQ(a.size(), kSealedPlain.size() + kBoxOverhead);
   EXPECT_NE(a, b) << "a new ephemeral key and nonce per box";
   EXPECT_FALSE(std::equal(a.begin(), a.begin() + 32, b.begin()));
   Bytes out;
-  ASSERT_TRUE(open_box(recipient, a, as_bytes(kAad), out).is_ok());
-  EXPECT_EQ(as_string_view(out), kPlain);
+  ASSERT_TRUE(open_box(recipient, a, as_bytes(kSealedAad), out).is_ok());
+  EXPECT_EQ(as_string_view(out), kSealedPlain);
   Bytes empty;
-  seal_box(recipient.public_key, {}, as_bytes(kAad), empty);
+  seal_box(recipient.public_key, {}, as_bytes(kSealedAad), empty);
   out.clear();
-  EXPECT_TRUE(open_box(recipient, empty, as_bytes(kAad), out).is_ok());
+  EXPECT_TRUE(open_box(recipient, empty, as_bytes(kSealedAad), out).is_ok());
   EXPECT_TRUE(out.empty());
 }
 
@@ -74,14 +74,14 @@ TEST(BoxSealer, SharesAnEphemeralKeyUntilRenewalAndInPlaceHasTheSameLayout) {
   std::vector<Bytes> boxes(7);
   for (size_t i = 0; i < boxes.size(); ++i) {
     if (i % 2 == 0) {
-      sealer.seal(as_bytes(kPlain), as_bytes(kAad), boxes[i]);
+      sealer.seal(as_bytes(kSealedPlain), as_bytes(kSealedAad), boxes[i]);
       continue;
     }
     Bytes& buf = boxes[i];
     buf = to_bytes("prefix");
     buf.resize(6 + kBoxHeader);
-    append(buf, as_bytes(kPlain));
-    sealer.seal_in_place(buf, 6, as_bytes(kAad));
+    append(buf, as_bytes(kSealedPlain));
+    sealer.seal_in_place(buf, 6, as_bytes(kSealedAad));
     EXPECT_EQ(as_string_view(ByteSpan(buf).first(6)), "prefix");
     buf.erase(buf.begin(), buf.begin() + 6);
   }
@@ -95,17 +95,17 @@ TEST(BoxSealer, SharesAnEphemeralKeyUntilRenewalAndInPlaceHasTheSameLayout) {
   BoxOpener opener;
   auto other = random_pair();
   for (const auto& b : boxes) {
-    EXPECT_EQ(b.size(), kPlain.size() + kBoxOverhead);
+    EXPECT_EQ(b.size(), kSealedPlain.size() + kBoxOverhead);
     Bytes out, again;
-    ASSERT_TRUE(open_box(recipient, b, as_bytes(kAad), out).is_ok());
-    EXPECT_EQ(as_string_view(out), kPlain);
-    ASSERT_TRUE(opener.open(recipient, b, as_bytes(kAad), again).is_ok());
+    ASSERT_TRUE(open_box(recipient, b, as_bytes(kSealedAad), out).is_ok());
+    EXPECT_EQ(as_string_view(out), kSealedPlain);
+    ASSERT_TRUE(opener.open(recipient, b, as_bytes(kSealedAad), again).is_ok());
     EXPECT_EQ(again, out);
     // The cached key is the recipient's: another recipient does not open it.
-    EXPECT_FALSE(opener.open(other, b, as_bytes(kAad), again).is_ok());
+    EXPECT_FALSE(opener.open(other, b, as_bytes(kSealedAad), again).is_ok());
     Bytes bad = b;
     bad.back() ^= 1;
-    EXPECT_FALSE(opener.open(recipient, bad, as_bytes(kAad), again).is_ok());
+    EXPECT_FALSE(opener.open(recipient, bad, as_bytes(kSealedAad), again).is_ok());
   }
 }
 
@@ -113,30 +113,30 @@ TEST(SealedBox, OnlyTheRecipientOpensIt) {
   auto recipient = random_pair();
   auto other = random_pair();
   Bytes box;
-  seal_box(recipient.public_key, as_bytes(kPlain), as_bytes(kAad), box);
+  seal_box(recipient.public_key, as_bytes(kSealedPlain), as_bytes(kSealedAad), box);
   Bytes out;
-  Status s = open_box(other, box, as_bytes(kAad), out);
+  Status s = open_box(other, box, as_bytes(kSealedAad), out);
   EXPECT_EQ(s.code(), ErrorCode::kCorrupt);
   EXPECT_TRUE(out.empty());
   // The recipient's public key alone (what a write-only host holds) is no key.
   X25519KeyPair public_only{recipient.public_key, recipient.public_key};
-  EXPECT_FALSE(open_box(public_only, box, as_bytes(kAad), out).is_ok());
+  EXPECT_FALSE(open_box(public_only, box, as_bytes(kSealedAad), out).is_ok());
 }
 
 TEST(SealedBox, EveryByteAndTheAadAreAuthenticated) {
   auto recipient = random_pair();
   Bytes box;
-  seal_box(recipient.public_key, as_bytes(kPlain), as_bytes(kAad), box);
+  seal_box(recipient.public_key, as_bytes(kSealedPlain), as_bytes(kSealedAad), box);
   for (size_t i = 0; i < box.size(); ++i) {
     Bytes bad = box;
     bad[i] ^= 0x01;
     Bytes out;
-    EXPECT_FALSE(open_box(recipient, bad, as_bytes(kAad), out).is_ok()) << "byte " << i;
+    EXPECT_FALSE(open_box(recipient, bad, as_bytes(kSealedAad), out).is_ok()) << "byte " << i;
     EXPECT_TRUE(out.empty());
   }
   Bytes out;
   EXPECT_FALSE(open_box(recipient, box, as_bytes("other"), out).is_ok());
-  EXPECT_FALSE(open_box(recipient, ByteSpan(box).subspan(0, kBoxOverhead - 1), as_bytes(kAad), out).is_ok());
+  EXPECT_FALSE(open_box(recipient, ByteSpan(box).subspan(0, kBoxOverhead - 1), as_bytes(kSealedAad), out).is_ok());
 }
 
 }  // namespace

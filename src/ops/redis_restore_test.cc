@@ -15,18 +15,8 @@ namespace lifeboat::ops {
 namespace {
 
 using lifeboat::testing::OpsTest;
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_file(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary);
-  out << data;
-}
+using lifeboat::testing::read_file;
+using lifeboat::testing::write_file;
 
 bool exists(const std::string& path) {
   struct stat st;

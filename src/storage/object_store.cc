@@ -87,4 +87,9 @@ Status require_empty(Backend& backend) {
   return Status::ok();
 }
 
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
 }  // namespace lifeboat::storage

@@ -59,4 +59,7 @@ void collect_listing(const XmlElements& page, const ListingFields& fields, std::
 // create()'s last step: kAlreadyExists when the location holds objects.
 Status require_empty(Backend& backend);
 
+// The value of environment variable `name`, empty when it is unset.
+std::string env(const char* name);
+
 }  // namespace lifeboat::storage

@@ -17,11 +17,6 @@
 namespace lifeboat::storage {
 namespace {
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
-}
-
 // The <Code> and <Message> of an S3 error response (empty when it has none).
 std::pair<std::string, std::string> s3_error(const HttpResponse& r) {
   if (r.body.empty()) return {};

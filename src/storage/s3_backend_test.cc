@@ -17,6 +17,8 @@
 namespace lifeboat::storage {
 namespace {
 
+using lifeboat::testing::ScopedEnv;
+
 using lifeboat::testing::TempDir;
 using lifeboat::testing::write_file;
 
@@ -55,28 +57,6 @@ TEST(S3Location, MalformedIsOneClearError) {
     EXPECT_NE(c.status().message().find("invalid S3 location"), std::string::npos) << c.status().message();
   }
 }
-
-// Environment variables for one test, restored afterwards.
-class ScopedEnv {
- public:
-  ScopedEnv(std::initializer_list<std::pair<const char*, const char*>> vars) {
-    for (auto [k, v] : vars) {
-      const char* old = std::getenv(k);
-      saved_.emplace_back(k, old ? std::optional<std::string>(old) : std::nullopt);
-      if (v) ::setenv(k, v, 1);
-      else ::unsetenv(k);
-    }
-  }
-  ~ScopedEnv() {
-    for (auto& [k, v] : saved_) {
-      if (v) ::setenv(k.c_str(), v->c_str(), 1);
-      else ::unsetenv(k.c_str());
-    }
-  }
-
- private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
 
 TEST(S3Config, CredentialsFromTheSharedFilesProfile) {
   TempDir dir;

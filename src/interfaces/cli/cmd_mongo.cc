@@ -103,7 +103,7 @@ int run_dump(Globals& g, const MongoDumpArgs& a) {
   return kExitOk;
 }
 
-int run_restore(Globals& g, const MongoRestoreArgs& a) {
+int run_mongo_restore(Globals& g, const MongoRestoreArgs& a) {
   if (Status s = sources::mongo::require_tool("mongorestore"); !s.is_ok()) return fail(s);
   enable_graceful_interrupt();
   ops::OpContext ctx = make_context();
@@ -160,7 +160,7 @@ void add_mongo_command(CLI::App& app, Globals& g) {
   restore->add_option("--uri", r->uri, "Connection string (env MONGODB_URI; default mongodb://localhost:27017)");
   restore->add_flag("--drop", r->drop, "Drop each collection before restoring it (mongorestore --drop)");
   restore->add_option("--tag", r->tags, "With \"latest\": the newest dump with this tag");
-  restore->callback([&g, r] { g.action = [&g, r] { return run_restore(g, *r); }; });
+  restore->callback([&g, r] { g.action = [&g, r] { return run_mongo_restore(g, *r); }; });
 }
 
 }  // namespace lifeboat::cli

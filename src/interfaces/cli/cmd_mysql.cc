@@ -50,7 +50,7 @@ struct DumpArgs {
   std::string time;
 };
 
-struct RestoreArgs {
+struct MysqlRestoreArgs {
   ConnArgs conn;
   std::string snapshot;
   bool force = false;
@@ -121,7 +121,7 @@ int run_dump(Globals& g, const DumpArgs& a) {
   return kExitOk;
 }
 
-int run_restore(Globals& g, const RestoreArgs& a) {
+int run_mysql_restore(Globals& g, const MysqlRestoreArgs& a) {
   if (auto t = sources::mysql::find_client_tool(); !t.is_ok()) return fail(t.status());
   enable_graceful_interrupt();
   ops::OpContext ctx = make_context();
@@ -173,7 +173,7 @@ void add_mysql_command(CLI::App& app, Globals& g) {
       "Example: MYSQL_PWD=... lifeboat mysql dump --host db1 --user backup --database shop");
   dump->callback([&g, d] { g.action = [&g, d] { return run_dump(g, *d); }; });
 
-  auto r = std::make_shared<RestoreArgs>();
+  auto r = std::make_shared<MysqlRestoreArgs>();
   auto* restore = mysql->add_subcommand("restore", "Load a dump snapshot into a server (through the mariadb client)");
   restore->add_option("snapshot", r->snapshot, "Snapshot id, id prefix, \"latest\" or a time")->required();
   add_conn_options(restore, r->conn);
@@ -183,7 +183,7 @@ void add_mysql_command(CLI::App& app, Globals& g) {
       "The dump recreates its databases (CREATE DATABASE IF NOT EXISTS) and their tables. A database that\n"
       "already holds tables is refused unless --force, which replaces the tables the dump has.\n"
       "Example: lifeboat mysql restore latest --host db2 --user root");
-  restore->callback([&g, r] { g.action = [&g, r] { return run_restore(g, *r); }; });
+  restore->callback([&g, r] { g.action = [&g, r] { return run_mysql_restore(g, *r); }; });
 }
 
 }  // namespace lifeboat::cli

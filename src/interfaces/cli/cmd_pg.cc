@@ -29,7 +29,7 @@ struct BaseArgs {
   bool spread_checkpoint = false;
 };
 
-struct RestoreArgs {
+struct PgRestoreArgs {
   std::string pgdata;
   std::string snapshot;
   std::string system_id;
@@ -132,7 +132,7 @@ int run_basebackup(Globals& g, const BaseArgs& a) {
   return kExitOk;
 }
 
-int run_restore(Globals& g, const RestoreArgs& a) {
+int run_pg_restore(Globals& g, const PgRestoreArgs& a) {
   ops::PgRestoreOptions o;
   o.pgdata = a.pgdata;
   o.snapshot = a.snapshot;
@@ -279,7 +279,7 @@ void add_pg_command(CLI::App& app, Globals& g) {
                "(archive_command = 'lifeboat ... wal-push %p'). PostgreSQL 15 or newer.");
   base->callback([&g, b] { g.action = [&g, b] { return run_basebackup(g, *b); }; });
 
-  auto r = std::make_shared<RestoreArgs>();
+  auto r = std::make_shared<PgRestoreArgs>();
   auto* restore = pg->add_subcommand("restore", "Restore a base backup and recover to a point in time");
   restore->add_option("--pgdata", r->pgdata, "The data directory to restore into (empty or new)")->required();
   restore->add_option("--snapshot", r->snapshot, "The base backup to use (default: the newest that ends before the "
@@ -299,7 +299,7 @@ void add_pg_command(CLI::App& app, Globals& g) {
   restore->add_option("--pg-bin", r->pg_bin, "PostgreSQL's bin directory (default: /usr/lib/postgresql/<ver>/bin)");
   restore->footer("Without a target, recovery replays all archived WAL (latest). Writes restore_command\n"
                   "(lifeboat wal-fetch) and recovery.signal into the data directory.");
-  restore->callback([&g, r] { g.action = [&g, r] { return run_restore(g, *r); }; });
+  restore->callback([&g, r] { g.action = [&g, r] { return run_pg_restore(g, *r); }; });
 
   auto sid = std::make_shared<std::string>();
   auto* status = pg->add_subcommand("status", "Show the recoverable window, the WAL archive's age (RPO) and gaps");
