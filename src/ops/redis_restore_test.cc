@@ -2,13 +2,11 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
-#include <sstream>
-
 #include <gtest/gtest.h>
 
 #include "ops/snapshot_builder.h"
 #include "unit/ops_fixture.h"
+#include "unit/test_util.h"
 #include "util/posix_error.h"
 
 namespace lifeboat::ops {

@@ -4,9 +4,7 @@
 #include "interfaces/cli/cli.h"
 
 int main(int argc, char** argv) {
-  // Before anything allocates through OpenSSL: scrypt's 64 MiB buffer in
-  // huge pages (crypto/openssl_memory.h) takes a command's startup from
-  // 0.7 s to 0.3 s on a VM where page faults are dear.
+  // Before anything allocates through OpenSSL (crypto/openssl_memory.h).
   lifeboat::crypto::install_openssl_allocator();
   // Large buffers (packs, read windows) are mmapped and returned to the OS
   // when freed. glibc's default raises the mmap threshold dynamically after
