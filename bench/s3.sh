@@ -116,23 +116,23 @@ probe="/dev/shm/lifeboat-bench-probe.$$"
 rm -rf "$probe"; mkdir -p "$probe"
 for i in $(seq -w 1 "$PROBE_OBJECTS"); do head -c $((16 << 20)) /dev/urandom >"$probe/obj$i"; done
 cat >"$RESULTS/curl-all.sh" <<'SH'
-# curl-all.sh put|get DIR: PUTs DIR's files into the curl-bench bucket, or
-# GETs them back to /dev/null, 5 at a time.
+# curl-all.sh bucket: creates the curl-bench bucket.
+# curl-all.sh put|get DIR: PUTs DIR's files into it, or GETs them back to
+# /dev/null, 5 at a time.
 set -euo pipefail
-mode=$1 dir=$2
+mode=$1 dir=${2:-}
 sign() { curl -sf --aws-sigv4 "aws:amz:${AWS_DEFAULT_REGION:-us-east-1}:s3" \
   --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"; }
 export -f sign
 export dir
-if [ "$mode" = put ]; then
-  ls "$dir" | xargs -P 5 -I{} bash -c 'sign -T "$dir/$1" -o /dev/null "$S3_ENDPOINT/curl-bench/$1"' _ {}
-else
-  ls "$dir" | xargs -P 5 -I{} bash -c 'sign -o /dev/null "$S3_ENDPOINT/curl-bench/$1"' _ {}
-fi
+case "$mode" in
+  bucket) sign -X PUT -o /dev/null "$S3_ENDPOINT/curl-bench" ;;
+  put) ls "$dir" | xargs -P 5 -I{} bash -c 'sign -T "$dir/$1" -o /dev/null "$S3_ENDPOINT/curl-bench/$1"' _ {} ;;
+  get) ls "$dir" | xargs -P 5 -I{} bash -c 'sign -o /dev/null "$S3_ENDPOINT/curl-bench/$1"' _ {} ;;
+esac
 SH
 export S3_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION
-curl -sf --aws-sigv4 "aws:amz:${AWS_DEFAULT_REGION:-us-east-1}:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-  -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X PUT "$S3_ENDPOINT/curl-bench" >/dev/null || die "could not create a bucket"
+bash "$RESULTS/curl-all.sh" bucket || die "could not create a bucket"
 timed curl put bash "$RESULTS/curl-all.sh" put "$probe"
 timed curl get bash "$RESULTS/curl-all.sh" get "$probe"
 rm -rf "$probe"
